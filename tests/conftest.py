@@ -1,0 +1,74 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import BROWSER_UA, make_site_with_pages
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def pages(db):
+    """A test site: a root page with savings, investing and students children."""
+    return make_site_with_pages("savings", "investing", "students")
+
+
+@pytest.fixture
+def visitor(client, pages):
+    """A test client that looks like a person's browser, on the test site."""
+    client.defaults["HTTP_USER_AGENT"] = BROWSER_UA
+    return client
+
+
+@pytest.fixture
+def demo_site(db):
+    """The sandbox's demo content, as `make run` loads it (without the demo user)."""
+    call_command("load_demo", "--no-user", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright; never a downloaded browser build."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop; the live server's database
+    # access from this thread is still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(browser_page, request):
+    """Save a full-page screenshot under test-artifacts/, named after the test."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name=""):
+        stem = request.node.name + (f"-{name}" if name else "")
+        path = ARTIFACTS / f"{stem}.png"
+        browser_page.screenshot(path=path, full_page=True)
+        return path
+
+    return take

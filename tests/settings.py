@@ -1,0 +1,11 @@
+"""Test settings: the sandbox site plus a small test app, with fast hashing."""
+
+from bank.settings import *  # noqa: F403
+
+INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WAGTAILADMIN_BASE_URL = "http://testserver"

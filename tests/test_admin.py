@@ -1,0 +1,26 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+
+@pytest.fixture
+def editor(db):
+    user = User.objects.create_user("eddie", password="correct horse", email="e@example.com")
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+def test_editor_logs_into_the_admin(client, editor):
+    response = client.post(
+        reverse("wagtailadmin_login"), {"username": "eddie", "password": "correct horse"}
+    )
+    assert response.status_code == 302
+    dashboard = client.get(reverse("wagtailadmin_home"))
+    assert dashboard.status_code == 200
+    assert dashboard.context["request"].user == editor
+
+
+def test_wrong_password_stays_on_the_login_form(client, editor):
+    response = client.post(reverse("wagtailadmin_login"), {"username": "eddie", "password": "no"})
+    assert response.status_code == 200
+    assert client.get(reverse("wagtailadmin_home")).status_code == 302

@@ -1,0 +1,60 @@
+"""End to end in Debian's Chromium: the sandbox as visitors and editors see it."""
+
+import pytest
+
+from wagtail_segments.models import Segment
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def editor(django_user_model):
+    return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
+
+
+def log_in(page, live_server):
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_home_page_in_chromium(live_server, demo_site, browser_page, screenshot):
+    response = browser_page.goto(live_server.url + "/")
+    assert response.status == 200
+    assert "Harbour Bank" in browser_page.title()
+    assert browser_page.locator("h1").first.is_visible()
+    path = screenshot()
+    assert path.stat().st_size > 10_000
+
+
+def test_editor_creates_a_segment_with_several_rules(
+    live_server, demo_site, editor, browser_page, screenshot
+):
+    page = browser_page
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/segments/segments/add/")
+    page.fill("#id_name", "Campus students")
+    page.fill("#id_slug", "campus-students")
+
+    def add_rule(label):
+        page.locator("button[title='Insert a block']").last.click()
+        page.get_by_role("option", name=label, exact=True).click()
+
+    add_rule("UTM parameter")
+    utm = page.locator("[data-contentpath='rules'] [data-contentpath]").last
+    page.locator("select[name$='-value-parameter']").last.select_option("campaign")
+    page.locator("input[name$='-value-value']").last.fill("campus")
+    add_rule("Page views")
+    page.locator("select[name$='-value-operator']").last.select_option("lt")
+    page.locator("input[name$='-value-count']").last.fill("3")
+    screenshot("editor")
+    assert utm is not None
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(f"{live_server.url}/admin/segments/segments/")
+    screenshot("listing")
+    segment = Segment.objects.get(slug="campus-students")
+    assert [rule.block_type for rule in segment.rules] == ["utm", "pageviews"]
+    assert segment.rules.raw_data[0]["value"]["value"] == "campus"
+    assert page.get_by_text("Campus students").is_visible()

@@ -1,0 +1,61 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from wagtail_segments.checks import check_middleware, check_settings
+from wagtail_segments.conf import DEFAULTS, MIDDLEWARE_PATH, segments_settings
+
+SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def error_ids(errors):
+    return [error.id for error in errors]
+
+
+def test_installed_sandbox_passes_every_check():
+    assert check_middleware() == []
+    assert check_settings() == []
+
+
+@override_settings(MIDDLEWARE=[SESSION, AUTH])
+def test_missing_middleware_is_e001():
+    assert error_ids(check_middleware()) == ["wagtail_segments.E001"]
+
+
+@override_settings(MIDDLEWARE=[SESSION, MIDDLEWARE_PATH, AUTH])
+def test_middleware_before_authentication_is_e002():
+    errors = check_middleware()
+    assert error_ids(errors) == ["wagtail_segments.E002"]
+    assert AUTH in errors[0].msg
+
+
+@override_settings(MIDDLEWARE=[MIDDLEWARE_PATH])
+def test_missing_session_and_auth_middleware_is_e003():
+    assert error_ids(check_middleware()) == ["wagtail_segments.E003"]
+
+
+@override_settings(WAGTAIL_SEGMENTS={"NOT_A_SETTING": 1})
+def test_unknown_setting_is_e004_and_raises_on_read():
+    errors = check_settings()
+    assert error_ids(errors) == ["wagtail_segments.E004"]
+    assert "NOT_A_SETTING" in errors[0].msg
+    with pytest.raises(ImproperlyConfigured, match="NOT_A_SETTING"):
+        _ = segments_settings.CACHE_ALIAS
+
+
+@override_settings(WAGTAIL_SEGMENTS=["CACHE_ALIAS"])
+def test_setting_that_is_not_a_dict_is_e004():
+    assert "must be a dict" in check_settings()[0].msg
+
+
+def test_settings_have_defaults_and_follow_overrides():
+    assert DEFAULTS["CACHE_ALIAS"] == segments_settings.CACHE_ALIAS
+    with override_settings(WAGTAIL_SEGMENTS={"CACHE_ALIAS": "other"}):
+        assert segments_settings.CACHE_ALIAS == "other"
+    assert DEFAULTS["CACHE_ALIAS"] == segments_settings.CACHE_ALIAS
+
+
+def test_unknown_setting_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="NOPE"):
+        _ = segments_settings.NOPE

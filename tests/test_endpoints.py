@@ -1,0 +1,133 @@
+"""The front-end event endpoint and the erase view."""
+
+import json
+
+import pytest
+from django.test import override_settings
+
+from tests.factories import BROWSER_UA
+from wagtail_segments.conf import segments_settings
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import _unsign
+
+URL = "/personalisation/event/"
+
+
+def post(client, body, content_type="application/json"):
+    return client.post(URL, body, content_type=content_type)
+
+
+def profile_of(client):
+    return VisitorProfile.from_data(_unsign(client.cookies[segments_settings.COOKIE_NAME].value))
+
+
+def test_an_event_is_counted(visitor):
+    response = post(visitor, json.dumps({"event": "brochure-download", "count": 2}))
+    assert response.status_code == 200
+    assert response.json() == {"recorded": True, "event": "brochure-download", "count": 2}
+    post(visitor, json.dumps({"event": "brochure-download"}))
+    assert profile_of(visitor).events == {"brochure-download": 3}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "JSON object"),
+        ('{"event": "x", "extra": 1}', "JSON object"),
+        ('{"event": ""}', '"event" must be'),
+        ('{"event": "<script>"}', '"event" must be'),
+        ('{"event": "a", "count": 0}', '"count" must be'),
+        ('{"event": "a", "count": 101}', '"count" must be'),
+        ('{"event": "a", "count": true}', '"count" must be'),
+        ('{"event": "a", "count": "2"}', '"count" must be'),
+        ('{"count": 1}', '"event" must be'),
+    ],
+)
+def test_malformed_events_get_a_clear_400_and_change_nothing(visitor, body, message):
+    response = post(visitor, body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert segments_settings.COOKIE_NAME not in response.cookies
+
+
+def test_oversized_body_is_413(visitor):
+    response = post(visitor, json.dumps({"event": "a", "pad": "x" * 2000}))
+    assert response.status_code == 413
+
+
+def test_wrong_content_type_is_415(visitor):
+    response = post(visitor, "event=a", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+
+
+def test_only_post_is_allowed(visitor):
+    assert visitor.get(URL).status_code == 405
+    assert visitor.put(URL, "{}", content_type="application/json").status_code == 405
+
+
+def test_csrf_is_enforced(pages):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER_UA)
+    response = client.post(URL, '{"event": "a"}', content_type="application/json")
+    assert response.status_code == 403
+
+
+@override_settings(WAGTAIL_SEGMENTS={"EVENTS_PER_MINUTE": 3})
+def test_events_are_rate_limited_per_visitor(visitor):
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [post(visitor, '{"event": "a"}').status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert profile_of(visitor).events == {"a": 3}
+
+
+def test_erase_forgets_the_visitor(visitor):
+    visitor.get("/savings/")
+    assert profile_of(visitor).pageviews == 1
+    response = visitor.post("/personalisation/erase/")
+    assert response.status_code == 200
+    assert response.cookies[segments_settings.COOKIE_NAME].value == ""
+    visitor.get("/savings/")
+    assert profile_of(visitor).pageviews == 1 and profile_of(visitor).visits == 1
+
+
+def test_events_and_attributes_apply_within_the_request(rf, db):
+    from django.contrib.auth.models import AnonymousUser
+
+    from wagtail_segments import api
+    from wagtail_segments.middleware import SegmentsMiddleware
+    from wagtail_segments.models import Segment
+
+    Segment.objects.create(
+        name="Small cart",
+        slug="small-cart",
+        rules=[("attribute", {"key": "cart_total", "operator": "lt", "value": "100"})],
+    )
+    seen = []
+
+    def view(request):
+        seen.append(api.in_segment(request, "small-cart"))
+        api.set_attribute(request, "cart_total", 60)
+        seen.append(api.in_segment(request, "small-cart"))
+        api.set_attribute(request, "cart_total", 120)
+        seen.append(api.in_segment(request, "small-cart"))
+        from django.http import HttpResponse
+
+        return HttpResponse()
+
+    request = rf.get("/cart/", HTTP_USER_AGENT=BROWSER_UA)
+    request.user = AnonymousUser()
+    SegmentsMiddleware(view)(request)
+    assert seen == [False, True, False]
+
+
+def test_api_without_middleware_explains_the_setting(rf):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from wagtail_segments import api
+
+    with pytest.raises(ImproperlyConfigured, match="SegmentsMiddleware"):
+        api.in_segment(rf.get("/"), "x")

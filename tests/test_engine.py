@@ -1,0 +1,266 @@
+"""Compiling, caching and lazily judging segments."""
+
+import logging
+
+import pytest
+from django.core.cache import cache
+from django.test import RequestFactory, override_settings
+
+from wagtail_segments import engine
+from wagtail_segments.engine import SegmentSet, load_definitions
+from wagtail_segments.models import ManualMember, Segment
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.rules import Rule, registry
+
+
+def pageviews(count, operator="gte", negate=False):
+    return ("pageviews", {"operator": operator, "count": count, "negate": negate})
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    engine.invalidate_definitions()
+    yield
+    cache.clear()
+
+
+def segment_set(visitor=None):
+    return SegmentSet(RequestFactory().get("/"), visitor or VisitorProfile())
+
+
+def make_segments(count, rules_each=5):
+    Segment.objects.bulk_create(
+        Segment(
+            name=f"Segment {number}",
+            slug=f"segment-{number}",
+            rules=[pageviews(number % 7, "gte") for _ in range(rules_each)],
+        )
+        for number in range(count)
+    )
+    engine.invalidate_definitions()  # bulk_create sends no signals
+
+
+def test_warm_evaluation_of_100_segments_makes_no_query(db, django_assert_num_queries):
+    make_segments(100)
+    load_definitions()
+    visitor = VisitorProfile()
+    visitor.pageviews = 3
+    with django_assert_num_queries(0):
+        segments = segment_set(visitor)
+        matched = [slug for slug in (f"segment-{n}" for n in range(100)) if slug in segments]
+    assert len(matched) == sum(1 for n in range(100) if n % 7 <= 3)
+
+
+def test_cold_process_reads_the_compiled_definitions_from_django_cache(
+    db, django_assert_num_queries
+):
+    make_segments(5)
+    load_definitions()
+    engine._memory.update(version=None, definitions=None)  # another process, same cache
+    with django_assert_num_queries(0):
+        assert "segment-0" in segment_set()
+
+
+def test_only_segments_asked_about_are_judged(db):
+    make_segments(1000, rules_each=1)
+    Segment.objects.create(
+        name="Nested", slug="nested", rules=[("in_segment", {"segment": "segment-7"})]
+    )
+    segments = segment_set()
+    for slug in ("segment-1", "segment-2", "nested"):
+        slug in segments  # noqa: B015
+    assert sorted(segments.judged) == ["nested", "segment-1", "segment-2", "segment-7"]
+
+
+def test_verdicts_are_memoised_until_the_profile_changes(db):
+    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(2)])
+    visitor = VisitorProfile()
+    segments = segment_set(visitor)
+    assert "busy" not in segments
+    assert "busy" not in segments
+    assert segments.judged == ["busy"]
+    visitor.record_pageview(1, None)
+    visitor.record_pageview(2, None)
+    assert "busy" in segments
+    assert segments.judged == ["busy", "busy"]
+
+
+def test_saving_a_segment_invalidates_every_process(db):
+    segment = Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(0)])
+    assert "busy" in segment_set()
+    segment.rules = [pageviews(5)]
+    segment.save()
+    assert "busy" not in segment_set()
+    segment.delete()
+    assert "busy" not in segment_set().definitions.segments
+
+
+def test_disabled_deleted_and_unknown_segments_never_match(db):
+    Segment.objects.create(name="Off", slug="off", enabled=False, rules=[pageviews(0)])
+    segments = segment_set()
+    assert "off" not in segments
+    assert "missing" not in segments
+    assert list(segments) == []
+
+
+def test_schedule_limits_membership(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    Segment.objects.create(
+        name="Later", slug="later", rules=[pageviews(0)], active_from=now + timedelta(days=1)
+    )
+    Segment.objects.create(
+        name="Over", slug="over", rules=[pageviews(0)], active_until=now - timedelta(days=1)
+    )
+    Segment.objects.create(
+        name="Now",
+        slug="now",
+        rules=[pageviews(0)],
+        active_from=now - timedelta(days=1),
+        active_until=now + timedelta(days=1),
+    )
+    assert segment_set().slugs() == ["now"]
+
+
+def test_iteration_gives_segment_objects_in_priority_order_without_queries(
+    db, django_assert_num_queries
+):
+    Segment.objects.create(name="B low", slug="b", priority=1, rules=[pageviews(0)])
+    Segment.objects.create(name="A high", slug="a", priority=5, rules=[pageviews(0)])
+    Segment.objects.create(name="C none", slug="c", priority=9, rules=[pageviews(99)])
+    load_definitions()
+    with django_assert_num_queries(0):
+        matched = list(segment_set())
+    assert [(s.slug, s.name, s.priority) for s in matched] == [
+        ("a", "A high", 5),
+        ("b", "B low", 1),
+    ]
+    assert all(isinstance(s, Segment) for s in matched)
+
+
+def test_match_any_and_all_and_empty(db):
+    Segment.objects.create(name="All", slug="all", rules=[pageviews(0), pageviews(5)])
+    Segment.objects.create(
+        name="Any", slug="any", match=Segment.MATCH_ANY, rules=[pageviews(0), pageviews(5)]
+    )
+    Segment.objects.create(name="Empty", slug="empty", rules=[])
+    assert segment_set().slugs() == ["any"]
+
+
+def test_negate_inverts_a_rule(db):
+    Segment.objects.create(name="New", slug="new", rules=[pageviews(3, negate=True)])
+    visitor = VisitorProfile()
+    assert "new" in segment_set(visitor)
+    visitor.pageviews = 3
+    assert "new" not in segment_set(visitor)
+
+
+class ExplodingRule(Rule):
+    slug = "exploding"
+    label = "Exploding"
+
+    def matches(self, value, context):
+        raise RuntimeError("enrichment service down")
+
+
+def test_a_raising_rule_counts_as_not_matching_and_is_logged_once(db, caplog):
+    with registry.register_temporarily(ExplodingRule):
+        Segment.objects.create(
+            name="Fragile", slug="fragile", match="any", rules=[("exploding", {}), pageviews(0)]
+        )
+        Segment.objects.create(name="Strict", slug="strict", rules=[("exploding", {})])
+        engine._logged.clear()
+        with caplog.at_level(logging.ERROR, logger="wagtail_segments.engine"):
+            for _ in range(3):
+                segments = segment_set()
+                assert "fragile" in segments
+                assert "strict" not in segments
+        messages = [r.getMessage() for r in caplog.records if "exploding" in r.getMessage()]
+        assert len(messages) == 2  # once per segment, not once per request
+        assert "'strict'" in " ".join(messages)
+
+
+def test_unregistered_rule_in_stored_data_never_matches(db):
+    segment = Segment.objects.create(name="Old", slug="old", match="any", rules=[])
+    Segment.objects.filter(pk=segment.pk).update(
+        rules=[{"type": "retired_rule", "value": {}, "id": "x"}]
+    )
+    engine.invalidate_definitions()
+    segments = segment_set()
+    assert "old" not in segments
+    [explanation] = segments.explain()
+    assert "retired_rule" in explanation.rules[0].error
+
+
+def test_explain_gives_each_rule_and_the_values_compared(db):
+    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(3)])
+    visitor = VisitorProfile()
+    visitor.pageviews = 2
+    [explanation] = segment_set(visitor).explain()
+    assert (explanation.slug, explanation.matched) == ("busy", False)
+    [rule] = explanation.rules
+    assert (rule.type, rule.matched, rule.observed) == ("pageviews", False, 2)
+    assert rule.description == "Page views ≥ 3"
+
+
+def test_sticky_segment_keeps_members(db):
+    Segment.objects.create(name="Busy", slug="busy", sticky_days=7, rules=[pageviews(1)])
+    visitor = VisitorProfile()
+    visitor.pageviews = 1
+    assert "busy" in segment_set(visitor)
+    assert "busy" in visitor.sticky and visitor.changed
+    visitor.pageviews = 0
+    segments = segment_set(visitor)
+    assert "busy" in segments
+    assert segments.explain()[0].sticky
+
+
+def test_holdout_is_stable_and_close_to_its_share(db):
+    Segment.objects.create(name="All", slug="all", holdout_percent=20, rules=[pageviews(0)])
+    load_definitions()
+    held = sum(segment_set().is_held_out("all") for _ in range(2000))
+    assert 300 <= held <= 500
+    visitor = VisitorProfile(visitor_id="fixed")
+    assert segment_set(visitor).is_held_out("all") == segment_set(visitor).is_held_out("all")
+
+
+def test_manual_members_by_user_and_visitor_id(db, django_user_model):
+    segment = Segment.objects.create(name="VIP", slug="vip", rules=[("manual", {})])
+    user = django_user_model.objects.create_user("vip")
+    ManualMember.objects.create(segment=segment, user=user)
+    ManualMember.objects.create(segment=segment, visitor_id="listed-visitor")
+    request = RequestFactory().get("/")
+    request.user = user
+    assert "vip" in SegmentSet(request, VisitorProfile())
+    assert "vip" in segment_set(VisitorProfile(visitor_id="listed-visitor"))
+    assert "vip" not in segment_set(VisitorProfile(visitor_id="someone-else"))
+
+
+@override_settings(
+    CACHES={"default": {"BACKEND": "tests.test_engine.BrokenCache"}},
+)
+def test_unreachable_cache_still_serves_segments(db, caplog):
+    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(0)])
+    engine._memory.update(version=None, definitions=None)
+    engine._logged.clear()
+    with caplog.at_level(logging.ERROR):
+        assert "busy" in segment_set()
+        assert "busy" in segment_set()
+    assert sum("cannot use its cache" in r.getMessage() for r in caplog.records) == 1
+
+
+from django.core.cache.backends.locmem import LocMemCache  # noqa: E402
+
+
+class BrokenCache(LocMemCache):
+    def __init__(self, *args, **kwargs):
+        super().__init__("broken", {})
+
+    def get(self, *args, **kwargs):
+        raise ConnectionError("cache server unreachable")
+
+    add = set = get

@@ -1,0 +1,141 @@
+"""Profile stores: cookie size bound, server-side stores on Redis and the database."""
+
+import random
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.test import RequestFactory, override_settings
+
+from tests.factories import BROWSER_UA
+from wagtail_segments.conf import segments_settings
+from wagtail_segments.models import StoredProfile
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import CookieStore, _sign
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
+
+
+def test_cookie_stays_under_1kb_after_1000_page_views():
+    rng = random.Random(7)
+    profile = VisitorProfile(now=START)
+    for view in range(1000):
+        moment = START + timedelta(minutes=17 * view)
+        if view % 40 == 0:
+            profile.start_visit(
+                moment,
+                landing_page=rng.randrange(1, 5000),
+                referrer=f"https://www.search-engine-{view}.example/q?s={'x' * 60}",
+                utm={"campaign": f"campaign-{view}", "source": "newsletter"},
+            )
+        profile.record_pageview(rng.randrange(1, 5000), moment)
+        profile.add_score(f"interest-{rng.randrange(40)}", rng.randrange(1, 20), moment)
+        profile.track_event(f"event-{rng.randrange(40)}", 1, moment)
+        if view % 10 == 0:
+            profile.set_attribute(f"attribute-{rng.randrange(40)}", rng.random() * 1000)
+    response = RequestFactory().get("/")
+    from django.http import HttpResponse
+
+    response = HttpResponse()
+    CookieStore().save(RequestFactory().get("/"), response, profile)
+    cookie = response.cookies[segments_settings.COOKIE_NAME].OutputString()
+    assert len(cookie) < 1024, f"{len(cookie)} bytes"
+
+
+@pytest.fixture
+def redis_cache():
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.ConnectionError:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    caches_setting = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "profiles": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        },
+    }
+    with override_settings(CACHES=caches_setting):
+        caches["profiles"].clear()
+        yield caches["profiles"]
+        caches["profiles"].clear()
+
+
+def test_cache_store_keeps_profiles_in_redis(visitor, redis_cache):
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": "cache", "CACHE_ALIAS": "profiles"}):
+        visitor.get("/savings/")
+        visitor.get("/savings/")
+        cookie = visitor.cookies[segments_settings.COOKIE_NAME].value
+        assert len(cookie) < 100  # the signed visitor id only
+        keys = redis.Redis.from_url(REDIS_URL).keys("*wagtail_segments:profile:*")
+        assert len(keys) == 1
+        [stored] = [redis_cache.get(key.decode().split(":", 2)[-1]) for key in keys]
+        assert VisitorProfile.from_data(stored).pageviews == 2
+
+
+def test_database_store_keeps_profiles_in_a_table(visitor):
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": "database"}):
+        visitor.get("/savings/")
+        visitor.get("/savings/")
+    [stored] = StoredProfile.objects.all()
+    assert VisitorProfile.from_data(stored.data).pageviews == 2
+
+
+def test_forged_visitor_id_cookie_is_ignored(visitor):
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": "database"}):
+        visitor.get("/savings/")
+        victim = StoredProfile.objects.get().key
+        visitor.cookies[segments_settings.COOKIE_NAME] = victim  # unsigned
+        visitor.get("/savings/")
+    assert StoredProfile.objects.count() == 2
+    assert VisitorProfile.from_data(StoredProfile.objects.get(key=victim).data).pageviews == 1
+
+
+def test_logged_in_users_profile_follows_them_across_devices(visitor, django_user_model, client):
+    user = django_user_model.objects.create_user("sam", password="pw")
+    settings = {"USER_PROFILE_STORE": "database"}
+    with override_settings(WAGTAIL_SEGMENTS=settings):
+        visitor.get("/savings/")  # anonymous: cookie profile
+        visitor.force_login(user)
+        visitor.get("/savings/")  # adopts the anonymous profile, stores it under the user
+        assert StoredProfile.objects.get(key=f"user:{user.pk}")
+        phone = type(visitor)(HTTP_USER_AGENT=BROWSER_UA)
+        phone.force_login(user)
+        phone.get("/savings/")
+    stored = VisitorProfile.from_data(StoredProfile.objects.get(key=f"user:{user.pk}").data)
+    assert stored.pageviews == 3
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("PROFILE_STORE", "memory"), ("USER_PROFILE_STORE", "cookie")]
+)
+def test_unknown_store_names_fail_clearly(visitor, django_user_model, setting, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    visitor.force_login(django_user_model.objects.create_user("sam"))
+    with (
+        override_settings(WAGTAIL_SEGMENTS={setting: value}),
+        pytest.raises(ImproperlyConfigured, match=setting),
+    ):
+        visitor.get("/savings/")
+
+
+def test_expired_cookie_gives_a_fresh_profile(visitor):
+    import time_machine
+
+    profile = VisitorProfile()
+    profile.visits, profile.pageviews = 5, 50
+    with time_machine.travel(START, tick=False):
+        old = _sign(profile.to_data())
+    visitor.cookies[segments_settings.COOKIE_NAME] = old
+    with time_machine.travel(START + timedelta(days=400), tick=False):
+        visitor.get("/savings/")
+        from wagtail_segments.stores import _unsign
+
+        fresh = VisitorProfile.from_data(
+            _unsign(visitor.cookies[segments_settings.COOKIE_NAME].value)
+        )
+    assert fresh.pageviews == 1

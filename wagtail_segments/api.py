@@ -1,0 +1,58 @@
+"""Functions for project code: ask about segments and feed the visitor profile.
+
+Each takes the request. Changes take effect for the rest of the same request
+(membership is real time) and are saved with the response when the visitor
+may be tracked. Without the middleware on the request they raise
+``ImproperlyConfigured``, which names the missing setting.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from .conf import MIDDLEWARE_PATH
+from .middleware import visitor_state
+
+
+def _state(request):
+    state = visitor_state(request)
+    if state is None:
+        raise ImproperlyConfigured(
+            f"This request did not pass through {MIDDLEWARE_PATH}: add it to MIDDLEWARE "
+            "(or the path is excluded from personalisation)."
+        )
+    return state
+
+
+def in_segment(request, slug):
+    """Whether the visitor is in the segment ``slug`` right now."""
+    return _state(request).segments.is_member(slug)
+
+
+def get_segments(request):
+    """The visitor's segments (``Segment`` objects), highest priority first."""
+    return list(_state(request).segments)
+
+
+def add_score(request, interest_slug, points):
+    """Give the visitor ``points`` towards an interest (a form sent, a download...)."""
+    state = _state(request)
+    if state.trackable:
+        state.profile.add_score(interest_slug, points, timezone.now())
+
+
+def track_event(request, name, count=1):
+    """Count an event (``event_count`` rules and goals read it)."""
+    state = _state(request)
+    if state.trackable:
+        state.profile.track_event(name, count, timezone.now())
+
+
+def set_attribute(request, key, value):
+    """Remember a JSON value about the visitor (``attribute`` rules read it).
+
+    Raises ``ValueError`` for a key or value that cannot be kept (too long,
+    not JSON); the profile is left unchanged then.
+    """
+    state = _state(request)
+    if state.trackable:
+        state.profile.set_attribute(key, value)

@@ -1,0 +1,54 @@
+"""System checks: ``manage.py check`` explains a wrong installation."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from .conf import MIDDLEWARE_PATH, problems
+
+# The middleware reads the session user and must see it already resolved.
+REQUIRED_BEFORE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+@register(Tags.compatibility)
+def check_middleware(app_configs=None, **kwargs):
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            Error(
+                f"'{MIDDLEWARE_PATH}' is missing from MIDDLEWARE.",
+                hint="Add it after SessionMiddleware and AuthenticationMiddleware.",
+                id="wagtail_segments.E001",
+            )
+        ]
+    position = middleware.index(MIDDLEWARE_PATH)
+    misplaced = [path for path in REQUIRED_BEFORE if path in middleware[position:]]
+    missing = [path for path in REQUIRED_BEFORE if path not in middleware]
+    errors = []
+    if misplaced:
+        errors.append(
+            Error(
+                f"'{MIDDLEWARE_PATH}' must come after {', '.join(misplaced)} in MIDDLEWARE.",
+                hint="Move it below the session and authentication middleware.",
+                id="wagtail_segments.E002",
+            )
+        )
+    if missing:
+        errors.append(
+            Error(
+                f"MIDDLEWARE lacks {', '.join(missing)}, which wagtail_segments needs.",
+                hint="Wagtail sites need the session and authentication middleware.",
+                id="wagtail_segments.E003",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs=None, **kwargs):
+    return [
+        Error(message, id="wagtail_segments.E004")
+        for message in problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {})
+    ]

@@ -1,0 +1,81 @@
+"""Settings of wagtail_segments, read from the ``WAGTAIL_SEGMENTS`` dict.
+
+Every key and its default lives in ``DEFAULTS``; ``docs/reference/settings.md``
+documents each one. Read them as ``segments_settings.NAME``: the merged values
+are cached and refreshed when ``override_settings`` changes them.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+MIDDLEWARE_PATH = "wagtail_segments.middleware.SegmentsMiddleware"
+
+DEFAULTS = {
+    # Cache alias holding compiled segment definitions (and the cache store).
+    "CACHE_ALIAS": "default",
+    # Interest scores halve after this many days without new points; None: never decay.
+    "SCORE_HALF_LIFE_DAYS": 30,
+    # Where profiles live: "cookie" (signed, in the visitor's browser), "cache" or "database".
+    "PROFILE_STORE": "cookie",
+    # Where logged-in users' profiles live so they follow them across devices:
+    # "cache", "database", or None to keep them in PROFILE_STORE like everyone's.
+    "USER_PROFILE_STORE": None,
+    # The cookie holding the profile (cookie store) or the visitor id (server-side stores).
+    "COOKIE_NAME": "wagtail_segments",
+    "COOKIE_MAX_AGE": 365 * 24 * 60 * 60,
+    # Minutes without a page view after which the next page view starts a new visit.
+    "VISIT_TIMEOUT_MINUTES": 30,
+    # Consent: nothing is written until this cookie is present (and not "0"/"false"/"no")...
+    "CONSENT_COOKIE": None,
+    # ...or until this callable (dotted path, takes the request) returns True.
+    "CONSENT_CHECK": None,
+    # Honour the visitor's Global Privacy Control and Do Not Track signals.
+    "RESPECT_GPC": True,
+    "RESPECT_DNT": True,
+    # Front-end events one visitor may send per minute to the event endpoint.
+    "EVENTS_PER_MINUTE": 30,
+    # Path prefixes the middleware leaves alone (the admin, STATIC_URL and MEDIA_URL always).
+    "EXCLUDE_PATHS": [],
+}
+
+
+def problems(user_settings):
+    """Explain what is wrong with a ``WAGTAIL_SEGMENTS`` value, if anything."""
+    if not isinstance(user_settings, dict):
+        return [f"WAGTAIL_SEGMENTS must be a dict, not {type(user_settings).__name__}."]
+    unknown = sorted(set(user_settings) - set(DEFAULTS))
+    if unknown:
+        return [
+            f"Unknown WAGTAIL_SEGMENTS setting(s): {', '.join(unknown)}. "
+            f"Known settings: {', '.join(sorted(DEFAULTS))}."
+        ]
+    return []
+
+
+class SegmentsSettings:
+    _values = None
+
+    def __getattr__(self, name):
+        if name not in DEFAULTS:
+            raise AttributeError(f"wagtail_segments has no setting {name!r}")
+        if self._values is None:
+            user_settings = getattr(settings, "WAGTAIL_SEGMENTS", None) or {}
+            errors = problems(user_settings)
+            if errors:
+                raise ImproperlyConfigured(errors[0])
+            self._values = {**DEFAULTS, **user_settings}
+        return self._values[name]
+
+    def reload(self):
+        self._values = None
+
+
+segments_settings = SegmentsSettings()
+
+
+@receiver(setting_changed)
+def _reload_on_change(*, setting, **kwargs):
+    if setting == "WAGTAIL_SEGMENTS":
+        segments_settings.reload()

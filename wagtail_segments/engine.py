@@ -1,0 +1,416 @@
+"""Compile segments once, cache them, and judge visitors lazily per request.
+
+Compiling turns each enabled ``Segment`` into plain, picklable objects whose
+rule values are already validated and prepared. The result lives in process
+memory and in Django's cache under a version stamp that every save or delete
+of a segment, an interest or a manual list replaces; a warm request reads one
+cache key and makes no SQL query. A ``SegmentSet`` (``request.segments``)
+judges only the segments it is asked about, plus their dependencies, and
+remembers each verdict until the visitor's profile changes.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .conf import segments_settings
+from .rules.base import RuleContext
+from .rules.registry import registry
+from .scoring import ScoringRules, compile_scoring
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "wagtail_segments:version"
+DEFINITIONS_KEY = "wagtail_segments:definitions:{version}"
+
+
+# -- compiled definitions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    type: str
+    stored: dict  # the stored value with defaults filled in, for descriptions
+    value: Any = None  # what ``Rule.prepare`` returned
+    negate: bool = False
+    error: str = ""  # why this rule can never match (unknown type, invalid data)
+
+    @property
+    def rule(self):
+        return registry.get(self.type)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSegment:
+    pk: int
+    slug: str
+    name: str
+    match_all: bool
+    rules: tuple
+    fields: dict  # model field values, to hand out ``Segment`` objects without a query
+    depends_on: frozenset = frozenset()
+    manual_users: frozenset = frozenset()
+    manual_visitors: frozenset = frozenset()
+
+    @property
+    def sticky_days(self):
+        return self.fields["sticky_days"]
+
+    @property
+    def holdout_percent(self):
+        return self.fields["holdout_percent"]
+
+    def is_scheduled(self, now):
+        start, end = self.fields["active_from"], self.fields["active_until"]
+        return not ((start and now < start) or (end and now >= end))
+
+    def as_model(self):
+        from .models import Segment
+
+        return Segment(id=self.pk, **self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    segments: dict  # slug -> CompiledSegment, in priority order
+    scoring: ScoringRules = field(default_factory=ScoringRules)
+
+
+def compile_rule(block_type, stored, where=""):
+    """Validate and prepare one stored rule; never raises."""
+    stored = stored if isinstance(stored, dict) else {}
+    rule = registry.get(block_type)
+    if rule is None:
+        return CompiledRule(block_type, stored, error=f"no rule {block_type!r} is registered")
+    value = rule.with_defaults(stored)
+    try:
+        prepared = rule.prepare(value)
+    except (ValidationError, ValueError, TypeError, KeyError) as error:
+        message = "; ".join(getattr(error, "messages", None) or [str(error)])
+        logger.warning("Segment rule %s%s does not validate: %s", block_type, where, message)
+        return CompiledRule(block_type, value, error=f"invalid stored data: {message}")
+    return CompiledRule(block_type, value, prepared, negate=bool(stored.get("negate")))
+
+
+def compile_rules(stream_data, where=""):
+    return tuple(
+        compile_rule(item.get("type"), item.get("value"), where)
+        for item in stream_data or ()
+        if isinstance(item, dict)
+    )
+
+
+def describe_rules(stream_data):
+    """Readable sentences for stored rules, without preparing them."""
+    sentences = []
+    for item in stream_data or ():
+        rule = registry.get(item.get("type"))
+        if rule is None:
+            sentences.append(f"unknown rule “{item.get('type')}”")
+            continue
+        stored = item.get("value") or {}
+        sentence = rule.describe(rule.with_defaults(stored))
+        sentences.append(f"not {sentence}" if stored.get("negate") else sentence)
+    return sentences
+
+
+def compile_segment(segment, manual_users=(), manual_visitors=()):
+    rules = compile_rules(segment.rules.raw_data, where=f" of segment {segment.slug!r}")
+    depends_on = set()
+    for compiled in rules:
+        if compiled.rule and not compiled.error:
+            depends_on.update(compiled.rule.depends_on(compiled.value))
+    return CompiledSegment(
+        pk=segment.pk,
+        slug=segment.slug,
+        name=segment.name,
+        match_all=segment.match == segment.MATCH_ALL,
+        rules=rules,
+        fields={
+            name: getattr(segment, name)
+            for name in (
+                "name",
+                "slug",
+                "description",
+                "enabled",
+                "priority",
+                "match",
+                "sticky_days",
+                "holdout_percent",
+                "active_from",
+                "active_until",
+            )
+        },
+        depends_on=frozenset(depends_on),
+        manual_users=frozenset(manual_users),
+        manual_visitors=frozenset(manual_visitors),
+    )
+
+
+def compile_definitions():
+    from .models import ManualMember, Segment
+
+    users, visitors = {}, {}
+    for segment_id, user_id, visitor_id in ManualMember.objects.filter(
+        segment__enabled=True
+    ).values_list("segment_id", "user_id", "visitor_id"):
+        if user_id:
+            users.setdefault(segment_id, set()).add(user_id)
+        if visitor_id:
+            visitors.setdefault(segment_id, set()).add(visitor_id)
+    segments = {
+        segment.slug: compile_segment(
+            segment, users.get(segment.pk, ()), visitors.get(segment.pk, ())
+        )
+        for segment in Segment.objects.filter(enabled=True).order_by("-priority", "name", "pk")
+    }
+    return Definitions(segments=segments, scoring=compile_scoring())
+
+
+# -- caching -------------------------------------------------------------------------------------
+
+_memory = {"version": None, "definitions": None}
+_logged = set()
+
+
+def log_once(key, message, *args, exc_info=False):
+    if key not in _logged:
+        _logged.add(key)
+        logger.error(message, *args, exc_info=exc_info)
+
+
+def _cache():
+    return caches[segments_settings.CACHE_ALIAS]
+
+
+def load_definitions():
+    """The compiled segments: from process memory, else Django's cache, else the database."""
+    try:
+        cache = _cache()
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, secrets.token_hex(8), None)
+            version = cache.get(VERSION_KEY)
+        if version is not None and version == _memory["version"]:
+            return _memory["definitions"]
+        definitions = cache.get(DEFINITIONS_KEY.format(version=version))
+        if definitions is None:
+            definitions = compile_definitions()
+            cache.set(DEFINITIONS_KEY.format(version=version), definitions, None)
+    except Exception:
+        # The cache is down: keep serving what this process knows, or compile afresh.
+        log_once("cache", "wagtail_segments cannot use its cache; using memory", exc_info=True)
+        if _memory["definitions"] is None:
+            _memory["definitions"] = compile_definitions()
+        return _memory["definitions"]
+    _memory.update(version=version, definitions=definitions)
+    return definitions
+
+
+def invalidate_definitions():
+    """Give the definitions a new version stamp: every process recompiles on its next use."""
+    _memory.update(version=None, definitions=None)
+    try:
+        _cache().set(VERSION_KEY, secrets.token_hex(8), None)
+    except Exception:
+        log_once("cache-invalidate", "wagtail_segments cannot reach its cache", exc_info=True)
+
+
+def invalidate_after_change(**kwargs):
+    """Signal receiver: invalidate now and again once the transaction commits."""
+    invalidate_definitions()
+    transaction.on_commit(invalidate_definitions)
+
+
+# -- judging -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RuleExplanation:
+    type: str
+    label: str
+    description: str
+    matched: bool
+    negate: bool = False
+    observed: Any = None
+    error: str = ""
+    children: list = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SegmentExplanation:
+    slug: str
+    name: str
+    matched: bool
+    match_all: bool
+    scheduled: bool
+    sticky: bool = False
+    held_out: bool = False
+    rules: list = field(default_factory=list)
+
+
+class SegmentSet:
+    """The segments of one visitor during one request: ``request.segments``.
+
+    ``"slug" in segments`` judges that segment (and what it depends on) and
+    remembers the verdict; iterating yields every matched ``Segment`` in
+    priority order. A change to the visitor's profile clears the verdicts, so
+    membership is real time within the request.
+    """
+
+    def __init__(self, request, visitor, page=None, now=None):
+        self.request = request
+        self.visitor = visitor
+        self.page = page
+        self.now = timezone.localtime(now)
+        self.judged = []  # slugs in the order they were judged (for tests and the cockpit)
+        self.forced = None  # a set of slugs imposed by an editor's "view as"
+        self._definitions = None
+        self._verdicts = {}
+        self._pending = set()
+        self._revision = visitor.revision
+
+    @property
+    def definitions(self):
+        if self._definitions is None:
+            self._definitions = load_definitions()
+        return self._definitions
+
+    def __contains__(self, slug):
+        return self.is_member(slug)
+
+    def __iter__(self):
+        return (
+            segment.as_model()
+            for slug, segment in self.definitions.segments.items()
+            if self.is_member(slug)
+        )
+
+    def slugs(self):
+        return [slug for slug in self.definitions.segments if self.is_member(slug)]
+
+    def is_member(self, slug):
+        if self.forced is not None:
+            return slug in self.forced
+        if self.visitor.revision != self._revision:
+            self._verdicts.clear()
+            self._revision = self.visitor.revision
+        verdict = self._verdicts.get(slug)
+        if verdict is None:
+            segment = self.definitions.segments.get(slug)
+            if segment is None or slug in self._pending:
+                return False  # unknown, disabled, deleted, or a cycle
+            self._pending.add(slug)
+            try:
+                verdict = self._judge(segment)
+            finally:
+                self._pending.discard(slug)
+            self._verdicts[slug] = verdict
+        return verdict
+
+    def is_held_out(self, slug):
+        """Whether this member belongs to the segment's holdout (keeps default content)."""
+        segment = self.definitions.segments.get(slug)
+        return bool(
+            segment
+            and segment.holdout_percent
+            and self.is_member(slug)
+            and self.visitor.percentile(slug, "holdout") < segment.holdout_percent
+        )
+
+    def context(self, segment):
+        return RuleContext(self.request, self.visitor, self.page, self.now, self, segment)
+
+    def _judge(self, segment):
+        self.judged.append(segment.slug)
+        if not segment.is_scheduled(self.now):
+            return False
+        context = self.context(segment)
+        results = (check_rule(rule, context) for rule in segment.rules)
+        combine = all if segment.match_all else any
+        matched = bool(segment.rules) and combine(results)
+        return self._apply_sticky(segment, matched)
+
+    def _apply_sticky(self, segment, matched):
+        if not segment.sticky_days:
+            return matched
+        until = self.visitor.sticky.get(segment.slug, 0)
+        now = self.now.timestamp()
+        if matched and until <= now:
+            end = self.now + timedelta(days=segment.sticky_days)
+            self.visitor.remember_sticky(segment.slug, end.timestamp())
+        return matched or until > now
+
+    def explain(self):
+        """Every segment, every rule: matched or not, and the values compared."""
+        explanations = []
+        for slug, segment in self.definitions.segments.items():
+            context = self.context(segment)
+            rules = [explain_rule(rule, context) for rule in segment.rules]
+            matched = self.is_member(slug)
+            until = self.visitor.sticky.get(slug, 0)
+            explanations.append(
+                SegmentExplanation(
+                    slug=slug,
+                    name=segment.name,
+                    matched=matched,
+                    match_all=segment.match_all,
+                    scheduled=segment.is_scheduled(self.now),
+                    sticky=bool(segment.sticky_days and until > self.now.timestamp()),
+                    held_out=self.is_held_out(slug),
+                    rules=rules,
+                )
+            )
+        return explanations
+
+
+def check_rule(compiled, context):
+    """One rule's verdict, negation applied; a rule that fails counts as not matching."""
+    if compiled.error:
+        return False
+    try:
+        result = bool(compiled.rule.matches(compiled.value, context))
+    except Exception:
+        segment = context.segment.slug if context.segment else "?"
+        log_once(
+            ("rule", segment, compiled.type),
+            "Rule %r of segment %r raised; it counts as not matching",
+            compiled.type,
+            segment,
+            exc_info=True,
+        )
+        return False
+    return result != compiled.negate
+
+
+def explain_rule(compiled, context):
+    rule = compiled.rule
+    if rule is None or compiled.error:
+        return RuleExplanation(
+            compiled.type,
+            rule.label if rule else compiled.type,
+            rule.describe(compiled.stored) if rule else compiled.type,
+            matched=False,
+            negate=compiled.negate,
+            error=compiled.error,
+        )
+    try:
+        observed = rule.observed(compiled.value, context)
+    except Exception as error:
+        observed = f"unavailable ({type(error).__name__})"
+    return RuleExplanation(
+        compiled.type,
+        str(rule.label),
+        rule.describe(compiled.stored),
+        matched=check_rule(compiled, context),
+        negate=compiled.negate,
+        observed=observed,
+        children=[explain_rule(child, context) for child in rule.children(compiled.value)],
+    )

@@ -1,0 +1,109 @@
+"""``SegmentsMiddleware``: tags each request with the visitor's profile and segments.
+
+Both ``request.visitor`` and ``request.segments`` are lazy: a request that
+never asks costs nothing but this middleware's call. The profile is written
+back only when it changed and the visitor may be tracked.
+"""
+
+from contextlib import suppress
+from functools import cache
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject, cached_property
+
+from . import privacy
+from .conf import segments_settings
+from .engine import SegmentSet
+from .profile import VisitorProfile
+from .stores import user_store, visitor_store
+from .useragent import is_bot
+
+STATE_ATTRIBUTE = "_wagtail_segments"
+
+
+class VisitorState:
+    """What the package knows of one request's visitor; see ``visitor_state()``."""
+
+    def __init__(self, request):
+        self.request = request
+
+    @cached_property
+    def trackable(self):
+        return privacy.is_trackable(self.request)
+
+    @cached_property
+    def may_store(self):
+        return privacy.may_store(self.request)
+
+    @cached_property
+    def store(self):
+        return user_store(self.request) or visitor_store()
+
+    @cached_property
+    def profile(self):
+        own = self.store.load(self.request)
+        if own is None and self.store.for_users:
+            # A user's first request with the user store adopts their anonymous profile.
+            own = visitor_store().load(self.request)
+        return own or VisitorProfile()
+
+    @cached_property
+    def segments(self):
+        segments = SegmentSet(self.request, self.profile)
+        if is_bot(self.request.headers.get("User-Agent", "")):
+            segments.forced = frozenset()  # bots get default content
+        return segments
+
+    @property
+    def profile_loaded(self):
+        return "profile" in self.__dict__
+
+    def finish(self, response):
+        if self.profile_loaded and self.profile.changed and self.may_store:
+            self.store.save(self.request, response, self.profile)
+            self.profile.changed = False
+
+    def erase(self, response):
+        """Forget this visitor: delete the stored profile and start afresh."""
+        self.store.erase(self.request, response, self.profile)
+        self.__dict__["profile"] = VisitorProfile()
+        self.__dict__.pop("segments", None)
+
+
+def visitor_state(request):
+    """The request's ``VisitorState``, or None where the middleware did not run."""
+    return getattr(request, STATE_ATTRIBUTE, None)
+
+
+@cache
+def _fixed_excluded_prefixes():
+    prefixes = []
+    with suppress(NoReverseMatch):
+        prefixes.append(reverse("wagtailadmin_home"))
+    for url in (settings.STATIC_URL, settings.MEDIA_URL):
+        if url and url.startswith("/") and url != "/":
+            prefixes.append(url)
+    return tuple(prefixes)
+
+
+def is_excluded(path):
+    return path.startswith(_fixed_excluded_prefixes()) or path.startswith(
+        tuple(segments_settings.EXCLUDE_PATHS)
+    )
+
+
+class SegmentsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_excluded(request.path_info):
+            return self.get_response(request)
+        state = VisitorState(request)
+        setattr(request, STATE_ATTRIBUTE, state)
+        request.visitor = SimpleLazyObject(lambda: state.profile)
+        request.segments = SimpleLazyObject(lambda: state.segments)
+        response = self.get_response(request)
+        state.finish(response)
+        return response

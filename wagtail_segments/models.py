@@ -1,0 +1,272 @@
+"""Segments, interests and the lists behind manual segments."""
+
+import swapper
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel
+from wagtail.models import Orderable, ReferenceIndex
+from wagtail.search import index
+
+from .fields import RulesField
+
+
+class Segment(index.Indexed, models.Model):
+    """A group of visitors, defined by rules and judged on every request."""
+
+    MATCH_ALL = "all"
+    MATCH_ANY = "any"
+    MATCH_CHOICES = [
+        (MATCH_ALL, _("All rules (AND)")),
+        (MATCH_ANY, _("Any rule (OR)")),
+    ]
+
+    name = models.CharField(_("name"), max_length=255)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        help_text=_("The stable key content and rules use to refer to this segment."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    priority = models.IntegerField(
+        _("priority"),
+        default=0,
+        help_text=_("Segments with a higher priority come first when several match."),
+    )
+    match = models.CharField(_("match"), max_length=3, choices=MATCH_CHOICES, default=MATCH_ALL)
+    rules = RulesField(_("rules"), blank=True)
+    sticky_days = models.PositiveIntegerField(
+        _("sticky for (days)"),
+        default=0,
+        help_text=_("Keep a visitor in this segment for this many days after they first match."),
+    )
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "This share of members (chosen at random, stable per visitor) keeps the default "
+            "content, so reports can show what personalisation changes."
+        ),
+    )
+    active_from = models.DateTimeField(_("active from"), null=True, blank=True)
+    active_until = models.DateTimeField(_("active until"), null=True, blank=True)
+
+    search_fields = [
+        index.SearchField("name"),
+        index.SearchField("slug"),
+        index.SearchField("description"),
+        index.AutocompleteField("name"),
+    ]
+
+    class Meta:
+        ordering = ["-priority", "name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self):
+        return self.name
+
+    def is_scheduled_now(self, now=None):
+        now = now or timezone.now()
+        return not (
+            (self.active_from and now < self.active_from)
+            or (self.active_until and now >= self.active_until)
+        )
+
+    @property
+    def state(self):
+        """A word for the listing: enabled, disabled, scheduled or expired."""
+        now = timezone.now()
+        if not self.enabled:
+            return _("disabled")
+        if self.active_until and now >= self.active_until:
+            return _("expired")
+        if self.active_from and now < self.active_from:
+            return _("scheduled")
+        return _("enabled")
+
+    def rules_summary(self):
+        """The rules as one readable line, e.g. “UTM campaign = campus and not Page views ≥ 3”."""
+        from .engine import describe_rules
+
+        joiner = _(" and ") if self.match == self.MATCH_ALL else _(" or ")
+        return str(joiner).join(describe_rules(self.rules.raw_data)) or _("No rules: never matches")
+
+    rules_summary.short_description = _("Rules")
+
+    def dependencies(self):
+        """Slugs of the segments this segment's rules refer to (nested segments)."""
+        from .engine import compile_rules
+
+        return {
+            slug
+            for rule in compile_rules(self.rules.raw_data)
+            if rule.rule and not rule.error
+            for slug in rule.rule.depends_on(rule.value)
+        }
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.active_from and self.active_until and self.active_from >= self.active_until:
+            errors["active_until"] = _("The end of the schedule must come after its start.")
+        if self.pk:
+            stored_slug = Segment.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            if stored_slug and stored_slug != self.slug and self.usage().exists():
+                errors["slug"] = _(
+                    "Content and other segments refer to this segment by its slug "
+                    "“%(slug)s”; remove those references before changing it."
+                ) % {"slug": stored_slug}
+        cycle = self.find_cycle()
+        if cycle:
+            errors["rules"] = _("These segments would contain each other: %(cycle)s.") % {
+                "cycle": " → ".join(cycle)
+            }
+        if errors:
+            raise ValidationError(errors)
+
+    def find_cycle(self):
+        """The chain of slugs leading back to this segment through nested segments, if any."""
+        graph = {
+            segment.slug: segment.dependencies()
+            for segment in Segment.objects.exclude(pk=self.pk).exclude(slug=self.slug)
+        }
+        graph[self.slug] = self.dependencies()
+        path = [self.slug]
+
+        def walk(slug, seen):
+            for child in sorted(graph.get(slug, ())):
+                if child == self.slug:
+                    return [*path, child]
+                if child not in seen:
+                    seen.add(child)
+                    path.append(child)
+                    found = walk(child, seen)
+                    if found:
+                        return found
+                    path.pop()
+            return None
+
+        return walk(self.slug, {self.slug})
+
+    def usage(self):
+        """Objects referring to this segment, from Wagtail's reference index."""
+        return ReferenceIndex.get_grouped_references_to(self)
+
+
+class Interest(index.Indexed, models.Model):
+    """A topic a visitor can show interest in; pages give points towards it."""
+
+    name = models.CharField(_("name"), max_length=255)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    group = models.CharField(
+        _("group"),
+        max_length=100,
+        blank=True,
+        help_text=_("Interests in one group compete, e.g. “Persona” or “Journey stage”."),
+    )
+    points = models.PositiveIntegerField(
+        _("points per signal"),
+        default=10,
+        help_text=_(
+            "Given for a page with one of the tags below, or a visit from a listed "
+            "referrer domain or campaign."
+        ),
+    )
+    page_tags = models.CharField(
+        _("page tags"),
+        max_length=255,
+        blank=True,
+        help_text=_("Comma-separated. Viewing a page with one of these tags gives points."),
+    )
+    referrer_domains = models.CharField(
+        _("referrer domains"),
+        max_length=255,
+        blank=True,
+        help_text=_("Comma-separated, e.g. “moneyweek.com”. A visit from there gives points."),
+    )
+    utm_campaigns = models.CharField(
+        _("UTM campaigns"),
+        max_length=255,
+        blank=True,
+        help_text=_("Comma-separated. A visit from one of these campaigns gives points."),
+    )
+
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["group", "name"]
+        verbose_name = _("interest")
+        verbose_name_plural = _("interests")
+
+    def __str__(self):
+        return f"{self.name} ({self.group})" if self.group else self.name
+
+    @staticmethod
+    def split(text):
+        """The lower-cased items of a comma-separated field."""
+        return [item.strip().lower() for item in text.split(",") if item.strip()]
+
+
+class PageInterest(Orderable):
+    """Interest points a page gives each visitor once per visit."""
+
+    page = ParentalKey(
+        swapper.get_model_name("wagtailcore", "Page"),
+        on_delete=models.CASCADE,
+        related_name="segment_interests",
+    )
+    interest = models.ForeignKey(Interest, on_delete=models.CASCADE, related_name="+")
+    points = models.IntegerField(_("points"), default=10)
+
+    panels = [FieldPanel("interest"), FieldPanel("points")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("interest points")
+        verbose_name_plural = _("interest points")
+
+    def __str__(self):
+        return f"{self.interest}: {self.points}"
+
+
+class ManualMember(models.Model):
+    """One entry of a manual segment's list: a user account or a visitor id."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="manual_members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    visitor_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("manual segment member")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(user__isnull=True, visitor_id=""),
+                name="wagtail_segments_member_has_user_or_visitor",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.user) if self.user_id else self.visitor_id
+
+
+class StoredProfile(models.Model):
+    """A visitor profile kept by the database store, keyed by visitor id or user."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    data = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("stored visitor profile")
+
+    def __str__(self):
+        return self.key

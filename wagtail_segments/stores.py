@@ -1,0 +1,180 @@
+"""Where visitor profiles live between requests.
+
+``cookie`` (the default) keeps the whole profile in one signed, compressed
+cookie, so app servers share nothing. ``cache`` and ``database`` keep it on
+the server under the visitor id, which then travels in a signed cookie; a
+logged-in user's profile can live there under their account, so it follows
+them across devices. Anything unreadable gives a fresh profile, never an error.
+"""
+
+import logging
+
+from django.core import signing
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import segments_settings
+from .profile import VisitorProfile
+
+logger = logging.getLogger(__name__)
+
+SALT = "wagtail_segments.profile"
+MAX_COOKIE_LENGTH = 4096  # what browsers keep; anything longer was not written by us
+CACHE_KEY = "wagtail_segments:profile:{key}"
+
+
+def _sign(data):
+    return signing.dumps(data, salt=SALT, compress=True)
+
+
+def _unsign(value):
+    """The signed data of a cookie value, or None when it is not ours or too old."""
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        return None
+    try:
+        return signing.loads(value, salt=SALT, max_age=segments_settings.COOKIE_MAX_AGE)
+    except (signing.BadSignature, ValueError, UnicodeError):
+        return None
+
+
+def _profile(data):
+    try:
+        return VisitorProfile.from_data(data)
+    except ValueError:
+        return None
+
+
+def set_cookie(request, response, value):
+    response.set_cookie(
+        segments_settings.COOKIE_NAME,
+        value,
+        max_age=segments_settings.COOKIE_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def delete_cookie(response):
+    response.delete_cookie(segments_settings.COOKIE_NAME, samesite="Lax")
+
+
+class CookieStore:
+    """The whole profile in the visitor's signed cookie."""
+
+    for_users = False
+
+    def load(self, request):
+        return _profile(_unsign(request.COOKIES.get(segments_settings.COOKIE_NAME)))
+
+    def save(self, request, response, profile):
+        set_cookie(request, response, _sign(profile.to_data()))
+
+    def erase(self, request, response, profile):
+        delete_cookie(response)
+
+
+class ServerSideStore:
+    """Profiles kept on the server; the cookie carries the signed visitor id only.
+
+    With ``for_users`` a logged-in user's profile is kept under their account.
+    """
+
+    def __init__(self, for_users=False):
+        self.for_users = for_users
+
+    def load(self, request):
+        key = self.key(request)
+        return _profile(self.read(key)) if key else None
+
+    def save(self, request, response, profile):
+        self.write(self.key(request) or profile.visitor_id, profile.to_data())
+        if not self.is_user_key(request):
+            set_cookie(request, response, _sign(profile.visitor_id))
+
+    def erase(self, request, response, profile):
+        self.delete(self.key(request) or profile.visitor_id)
+        delete_cookie(response)
+
+    def key(self, request):
+        if self.is_user_key(request):
+            return f"user:{request.user.pk}"
+        visitor_id = _unsign(request.COOKIES.get(segments_settings.COOKIE_NAME))
+        return visitor_id if isinstance(visitor_id, str) else None
+
+    def is_user_key(self, request):
+        return self.for_users and is_authenticated(request)
+
+    def read(self, key):
+        raise NotImplementedError
+
+    def write(self, key, data):
+        raise NotImplementedError
+
+    def delete(self, key):
+        raise NotImplementedError
+
+
+class CacheStore(ServerSideStore):
+    """Profiles in Django's cache (Redis in production), kept as long as the cookie."""
+
+    @property
+    def cache(self):
+        return caches[segments_settings.CACHE_ALIAS]
+
+    def read(self, key):
+        return self.cache.get(CACHE_KEY.format(key=key))
+
+    def write(self, key, data):
+        self.cache.set(CACHE_KEY.format(key=key), data, segments_settings.COOKIE_MAX_AGE)
+
+    def delete(self, key):
+        self.cache.delete(CACHE_KEY.format(key=key))
+
+
+class DatabaseStore(ServerSideStore):
+    """Profiles in the database: one query to read, one to write when changed."""
+
+    def read(self, key):
+        from .models import StoredProfile
+
+        return StoredProfile.objects.filter(key=key).values_list("data", flat=True).first()
+
+    def write(self, key, data):
+        from .models import StoredProfile
+
+        StoredProfile.objects.update_or_create(key=key, defaults={"data": data})
+
+    def delete(self, key):
+        from .models import StoredProfile
+
+        StoredProfile.objects.filter(key=key).delete()
+
+
+SERVER_SIDE_STORES = {"cache": CacheStore, "database": DatabaseStore}
+STORES = {"cookie": CookieStore, **SERVER_SIDE_STORES}
+
+
+def is_authenticated(request):
+    return bool(getattr(getattr(request, "user", None), "is_authenticated", False))
+
+
+def visitor_store():
+    return _choose(STORES, "PROFILE_STORE")()
+
+
+def user_store(request):
+    """The store of a logged-in user's own profile, when USER_PROFILE_STORE asks for one."""
+    if segments_settings.USER_PROFILE_STORE and is_authenticated(request):
+        return _choose(SERVER_SIDE_STORES, "USER_PROFILE_STORE")(for_users=True)
+    return None
+
+
+def _choose(stores, setting):
+    name = getattr(segments_settings, setting)
+    try:
+        return stores[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"WAGTAIL_SEGMENTS[{setting!r}] must be one of {', '.join(stores)}, not {name!r}."
+        ) from None

@@ -1,0 +1,12 @@
+"""Public URLs: ``path("personalisation/", include("wagtail_segments.urls"))``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "wagtail_segments"
+
+urlpatterns = [
+    path("event/", views.track_event_view, name="event"),
+    path("erase/", views.erase_profile_view, name="erase"),
+]

@@ -1,0 +1,86 @@
+"""Public endpoints: front-end events and erasing one's own profile."""
+
+import json
+import re
+
+from django.core.cache import caches
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from .conf import segments_settings
+from .middleware import visitor_state
+
+EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
+MAX_BODY_BYTES = 1024
+MAX_EVENT_COUNT = 100
+RATE_WINDOW_SECONDS = 60
+
+
+def _error(status, message):
+    return JsonResponse({"error": message}, status=status)
+
+
+def _rate_limited(profile):
+    """Count this call against the visitor's per-minute allowance; True when over it."""
+    cache = caches[segments_settings.CACHE_ALIAS]
+    window = int(timezone.now().timestamp()) // RATE_WINDOW_SECONDS
+    key = f"wagtail_segments:events:{profile.visitor_id}:{window}"
+    cache.add(key, 0, RATE_WINDOW_SECONDS * 2)
+    try:
+        calls = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        calls = 1
+    return calls > segments_settings.EVENTS_PER_MINUTE
+
+
+def parse_event(body):
+    """The (name, count) of a JSON event body; raise ``ValueError`` naming the problem."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"The body is over {MAX_BODY_BYTES} bytes.")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("The body is not JSON.") from None
+    if not isinstance(data, dict) or set(data) - {"event", "count"}:
+        raise ValueError('Send a JSON object with "event" and optionally "count".')
+    name, count = data.get("event"), data.get("count", 1)
+    if not isinstance(name, str) or not EVENT_NAME.match(name):
+        raise ValueError(
+            '"event" must be 1 to 40 letters, digits or _.:- and start with a letter or digit.'
+        )
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EVENT_COUNT:
+        raise ValueError(f'"count" must be a whole number from 1 to {MAX_EVENT_COUNT}.')
+    return name, count
+
+
+@require_POST
+def track_event_view(request):
+    """Record a front-end event: ``POST {"event": "newsletter-signup", "count": 1}``."""
+    state = visitor_state(request)
+    if state is None:
+        return _error(404, "Personalisation is not enabled for this path.")
+    if len(request.body) > MAX_BODY_BYTES:
+        return _error(413, f"The body is over {MAX_BODY_BYTES} bytes.")
+    if request.content_type != "application/json":
+        return _error(415, "Send the event as application/json.")
+    try:
+        name, count = parse_event(request.body)
+    except ValueError as error:
+        return _error(400, str(error))
+    if not state.trackable:
+        return JsonResponse({"recorded": False})
+    if _rate_limited(state.profile):
+        return _error(429, "Too many events; try again in a minute.")
+    state.profile.track_event(name, count, timezone.now())
+    return JsonResponse({"recorded": state.may_store, "event": name, "count": count})
+
+
+@require_POST
+def erase_profile_view(request):
+    """Forget everything the site remembers of this visitor."""
+    state = visitor_state(request)
+    response = JsonResponse({"erased": True})
+    if state is not None:
+        state.erase(response)
+    return response
