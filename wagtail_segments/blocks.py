@@ -5,6 +5,7 @@ below offer them by name and report each slug to Wagtail's reference index,
 so a segment's usage listing and delete warning show where it is used.
 """
 
+from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
@@ -72,3 +73,36 @@ class InterestChoiceBlock(SlugReferencesMixin, blocks.ChoiceBlock):
 
     class Meta:
         icon = "tag"
+
+
+class TextListBlock(blocks.FieldBlock):
+    """A list of short strings, typed comma-separated and stored as a JSON list."""
+
+    def __init__(self, required=True, help_text=None, max_length=500, **kwargs):
+        self.field = forms.CharField(
+            required=required, help_text=help_text, max_length=max_length
+        )
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def split(text):
+        return [item.strip() for item in str(text).split(",") if item.strip()]
+
+    def to_python(self, value):
+        return self.split(value) if isinstance(value, str) else [str(item) for item in value or ()]
+
+    def get_prep_value(self, value):
+        return self.to_python(value)
+
+    def value_for_form(self, value):
+        return ", ".join(self.to_python(value))
+
+    def value_from_form(self, value):
+        return self.split(value or "")
+
+    def get_form_state(self, value):
+        return self.value_for_form(value)
+
+    class Meta:
+        default = ()
+        icon = "list-ul"

@@ -36,6 +36,12 @@ DEFAULTS = {
     "RESPECT_DNT": True,
     # Front-end events one visitor may send per minute to the event endpoint.
     "EVENTS_PER_MINUTE": 30,
+    # Request header a trusted proxy or CDN fills with the visitor's ISO country code
+    # (e.g. "CF-IPCountry", "CloudFront-Viewer-Country"); None: no header is trusted.
+    "COUNTRY_HEADER": None,
+    # Path of a MaxMind GeoIP2/GeoLite2 Country database (needs the ``geoip`` extra),
+    # used when no trusted header gives the country. Only the country is kept, never the IP.
+    "GEOIP_DATABASE": None,
     # Path prefixes the middleware leaves alone (the admin, STATIC_URL and MEDIA_URL always).
     "EXCLUDE_PATHS": [],
 }

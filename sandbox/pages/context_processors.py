@@ -1,0 +1,13 @@
+from wagtail.models import Site
+
+
+def site_menu(request):
+    """The home page's children shown in menus, for the header navigation."""
+
+    def menu():
+        site = Site.find_for_request(request)
+        if site is None:
+            return []
+        return site.root_page.get_children().live().in_menu().specific()
+
+    return {"site_menu": menu}

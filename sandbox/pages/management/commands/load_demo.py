@@ -1,0 +1,255 @@
+"""Load Harbour Bank's demo content. Safe to run again: it updates, never duplicates."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from wagtail.models import Page, Site
+
+from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
+from wagtail_segments.models import Interest, PageInterest, Segment
+
+DEMO_USER = ("admin", "changeme")
+
+PRODUCTS = [
+    {
+        "slug": "checking-account",
+        "title": "Checking account",
+        "summary": "Everyday banking with a contactless card and no monthly fee.",
+        "headline_rate": "£0 monthly fee",
+        "tags": ["everyday"],
+        "interest": ("everyday-banking", 10),
+    },
+    {
+        "slug": "savings",
+        "title": "Savings",
+        "summary": "Put money aside and watch it grow, with instant access.",
+        "headline_rate": "4.10% AER variable",
+        "tags": ["saving"],
+        "interest": ("saving", 10),
+    },
+    {
+        "slug": "student-account",
+        "title": "Student account",
+        "summary": "An interest-free overdraft and a railcard for students.",
+        "headline_rate": "£2,000 interest-free overdraft",
+        "tags": ["students", "everyday"],
+        "interest": ("students", 15),
+    },
+    {
+        "slug": "retirement",
+        "title": "Retirement",
+        "summary": "A pension that follows you from job to job.",
+        "headline_rate": "0.45% annual fee",
+        "tags": ["retirement", "investing"],
+        "interest": ("retirement", 15),
+    },
+    {
+        "slug": "investing",
+        "title": "Investing",
+        "summary": "Ready-made portfolios from £25 a month.",
+        "headline_rate": "From £25 a month",
+        "tags": ["investing"],
+        "interest": ("investing", 10),
+    },
+]
+
+INTERESTS = [
+    # slug, name, group, extra scoring sources
+    ("everyday-banking", "Everyday banking", "Persona", {}),
+    ("saving", "Saving", "Persona", {"page_tags": "saving"}),
+    ("investing", "Investing", "Persona", {"page_tags": "investing", "utm_campaigns": "isa-season"}),
+    ("retirement", "Retirement", "Persona", {"page_tags": "retirement"}),
+    ("students", "Students", "Persona", {"page_tags": "students", "utm_campaigns": "campus"}),
+    ("ready-to-open", "Ready to open", "Journey stage", {}),
+]
+
+SEGMENTS = [
+    {
+        "slug": "college-students",
+        "name": "College students",
+        "description": "Arrived through the campus promotion flyers.",
+        "priority": 30,
+        "sticky_days": 30,
+        "rules": [("utm", {"parameter": "campaign", "value": "campus"})],
+    },
+    {
+        "slug": "investors",
+        "name": "Investors",
+        "description": "Investing is clearly their top interest.",
+        "priority": 20,
+        "rules": [
+            ("interest_score", {"interest": "investing", "operator": "gte", "score": 20}),
+            ("top_interest", {"interest": "investing", "group": "Persona", "min_lead": 5}),
+        ],
+    },
+    {
+        "slug": "checking-prospects",
+        "name": "Checking-account prospects",
+        "description": "Returning visitors without a Harbour checking account.",
+        "priority": 10,
+        "rules": [
+            ("visit_count", {"operator": "gte", "count": 2}),
+            ("attribute", {"key": "has_checking_account", "operator": "eq", "value": "true",
+                           "negate": True}),
+        ],
+    },
+    {
+        "slug": "small-cart",
+        "name": "Cart under £100",
+        "description": "Something in the cart, but less than the free-delivery threshold.",
+        "priority": 5,
+        "rules": [
+            ("attribute", {"key": "cart_total", "operator": "gt", "value": "0"}),
+            ("attribute", {"key": "cart_total", "operator": "lt", "value": "100"}),
+        ],
+    },
+]
+
+CART_PRODUCTS = [
+    ("Card holder", "Leather holder for two cards.", "8.00"),
+    ("Travel money pack", "Pre-loaded travel card with €50.", "55.00"),
+    ("Piggy bank", "Ceramic, harbour blue.", "15.00"),
+    ("Budgeting workshop", "Two-hour evening class in branch.", "25.00"),
+    ("Safe deposit box", "A year of a small box in our vault.", "90.00"),
+]
+
+NEWS = [
+    (datetime.date(2026, 9, 1), "Savings rate up to 4.10%", "Our instant-access rate rises again."),
+    (datetime.date(2026, 10, 6), "Harbour Bank on campus", "Find us at freshers' fairs this autumn."),
+    (datetime.date(2026, 11, 2), "New ready-made portfolios", "Three risk levels, from £25 a month."),
+]
+
+
+def hero(heading, text, button_text="", button_page=None, theme="harbour"):
+    return ("hero", {"heading": heading, "text": text, "button_text": button_text,
+                     "button_page": button_page, "theme": theme})
+
+
+class Command(BaseCommand):
+    help = "Create or update Harbour Bank's demo pages, interests and segments."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-user", action="store_true", help="Do not create the demo admin user.")
+
+    @transaction.atomic
+    def handle(self, *args, no_user=False, **options):
+        interests = self.load_interests()
+        home = self.load_home()
+        products = {spec["slug"]: self.load_product(home, spec, interests) for spec in PRODUCTS}
+        self.load_landing_page(home, products)
+        self.load_news(home)
+        self.load_cart(home)
+        self.load_segments()
+        home.body = [
+            hero("Banking that keeps you afloat",
+                 "Accounts, savings and investments from a bank that answers the phone.",
+                 "Open a checking account", products["checking-account"]),
+            ("paragraph", "<p>Harbour Bank has served the coast since 1872. "
+                          "Pick an account below, or ask us in branch.</p>"),
+        ]
+        home.save_revision().publish()
+        if not no_user:
+            self.load_user()
+        self.stdout.write(self.style.SUCCESS("Harbour Bank demo content is ready."))
+
+    def load_interests(self):
+        interests = {}
+        for slug, name, group, extra in INTERESTS:
+            interests[slug], _created = Interest.objects.update_or_create(
+                slug=slug, defaults={"name": name, "group": group, **extra}
+            )
+        return interests
+
+    def child(self, parent, model, slug, **fields):
+        """The live child page ``slug`` of ``parent``, created or updated."""
+        page = model.objects.child_of(parent).filter(slug=slug).first()
+        if page is None:
+            page = model(slug=slug, **fields)
+            parent.add_child(instance=page)
+        else:
+            for name, value in fields.items():
+                setattr(page, name, value)
+        return page
+
+    def load_home(self):
+        root = Page.get_first_root_node()
+        home = HomePage.objects.first()
+        if home is None:
+            home = HomePage(title="Harbour Bank", slug="harbour-bank", show_in_menus=False)
+            root.add_child(instance=home)
+            home.save_revision().publish()
+        site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
+        site.hostname, site.port, site.site_name, site.root_page = "localhost", 80, "Harbour Bank", home
+        site.save()
+        # Wagtail's placeholder "Welcome" page is no use once the bank is the site.
+        Page.objects.filter(depth=2, content_type__model="page").exclude(pk=home.pk).delete()
+        return home
+
+    def load_product(self, home, spec, interests):
+        page = self.child(
+            home, ProductPage, spec["slug"], title=spec["title"], summary=spec["summary"],
+            headline_rate=spec["headline_rate"], show_in_menus=True,
+            body=[("paragraph", f"<p>{spec['summary']} Open one online in ten minutes.</p>")],
+        )
+        page.tags.set(spec["tags"])
+        slug, points = spec["interest"]
+        page.segment_interests = [PageInterest(interest=interests[slug], points=points)]
+        page.save_revision().publish()
+        return page
+
+    def load_landing_page(self, home, products):
+        page = self.child(
+            home, LandingPage, "campus", title="Campus promotion", show_in_menus=False,
+            intro="Show your student card at any branch and get a £50 welcome bonus.",
+            body=[
+                hero("Starting college?", "No monthly fees, an interest-free overdraft and a "
+                     "railcard on us.", "See the student account", products["student-account"],
+                     theme="sunrise"),
+            ],
+        )
+        page.save_revision().publish()
+
+    def load_news(self, home):
+        index = self.child(home, NewsIndexPage, "news", title="News", show_in_menus=True,
+                           intro="What's new at Harbour Bank.")
+        index.save_revision().publish()
+        for date, title, summary in NEWS:
+            article = self.child(
+                index, NewsPage, date.strftime("%Y-%m-") + title.split()[0].lower(), title=title,
+                date=date, summary=summary, body=[("paragraph", f"<p>{summary}</p>")],
+            )
+            article.save_revision().publish()
+
+    def load_cart(self, home):
+        cart = self.child(home, CartPage, "cart", title="Shop", show_in_menus=True,
+                          intro="Extras for Harbour Bank customers. Free delivery from £100.")
+        existing = {product.name: product for product in cart.products.all()}
+        products = []
+        for name, description, price in CART_PRODUCTS:
+            product = existing.get(name) or cart.products.model(name=name)
+            product.description, product.price = description, Decimal(price)
+            products.append(product)
+        cart.products = products
+        cart.save_revision().publish()
+
+    def load_segments(self):
+        for spec in SEGMENTS:
+            spec = dict(spec)
+            Segment.objects.update_or_create(slug=spec.pop("slug"), defaults=spec)
+
+    def load_user(self):
+        username, password = DEMO_USER
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"is_superuser": True, "is_staff": True,
+                                         "email": "admin@example.com"}
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        self.stdout.write(
+            f"Demo admin (demo only): http://127.0.0.1:8000/admin/  user {username}  "
+            f"password {password if created else '(unchanged)'}"
+        )
