@@ -131,3 +131,14 @@ def test_api_without_middleware_explains_the_setting(rf):
 
     with pytest.raises(ImproperlyConfigured, match="SegmentsMiddleware"):
         api.in_segment(rf.get("/"), "x")
+
+
+@pytest.mark.parametrize(
+    "next_url, expected_location",
+    [("/savings/", "/savings/"), ("https://evil.example/", None), ("//evil.example/", None)],
+)
+def test_erase_form_returns_only_to_this_site(visitor, next_url, expected_location):
+    visitor.get("/savings/")
+    response = visitor.post("/personalisation/erase/", {"next": next_url})
+    assert response.get("Location") == expected_location
+    assert response.cookies[segments_settings.COOKIE_NAME].value == ""

@@ -35,8 +35,8 @@ def test_personalisation_menu_groups_segments_and_interests(admin_client):
     response = admin_client.get(reverse("wagtailadmin_home"))
     menu = response.content.decode()
     assert "Personalisation" in menu
-    assert reverse("wagtail_segments_segments:index") in menu
-    assert reverse("wagtail_segments_interests:index") in menu
+    assert reverse("wagtail_segments_segments:list") in menu
+    assert reverse("wagtail_segments_interests:list") in menu
 
 
 def test_an_editor_creates_a_segment_with_several_rules(admin_client):
@@ -48,7 +48,7 @@ def test_an_editor_creates_a_segment_with_several_rules(admin_client):
         ("pageviews", True),
     ]
     assert segment.rules.raw_data[1]["value"]["count"] == 3
-    listing = admin_client.get(reverse("wagtail_segments_segments:index")).content.decode()
+    listing = admin_client.get(reverse("wagtail_segments_segments:list")).content.decode()
     assert "Campus students" in listing
     assert "not Page views ≥ 3" in listing
 
@@ -62,7 +62,9 @@ def test_an_editor_creates_a_segment_with_several_rules(admin_client):
     ],
 )
 def test_invalid_segments_are_refused_with_field_errors(admin_client, overrides, field):
-    response = admin_client.post(reverse("wagtail_segments_segments:add"), segment_form(**overrides))
+    response = admin_client.post(
+        reverse("wagtail_segments_segments:add"), segment_form(**overrides)
+    )
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not Segment.objects.exists()
@@ -108,7 +110,9 @@ def test_copying_a_segment(admin_client):
 def referenced_segment(db):
     students = Segment.objects.create(name="Students", slug="students", rules=[])
     parent = Segment.objects.create(
-        name="Student investors", slug="student-investors", rules=[("in_segment", {"segment": "students"})]
+        name="Student investors",
+        slug="student-investors",
+        rules=[("in_segment", {"segment": "students"})],
     )
     ReferenceIndex.create_or_update_for_object(parent)
     return students

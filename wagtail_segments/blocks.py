@@ -79,9 +79,7 @@ class TextListBlock(blocks.FieldBlock):
     """A list of short strings, typed comma-separated and stored as a JSON list."""
 
     def __init__(self, required=True, help_text=None, max_length=500, **kwargs):
-        self.field = forms.CharField(
-            required=required, help_text=help_text, max_length=max_length
-        )
+        self.field = forms.CharField(required=required, help_text=help_text, max_length=max_length)
         super().__init__(**kwargs)
 
     @staticmethod

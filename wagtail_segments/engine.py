@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .conf import segments_settings
+from .fields import stored_rules
 from .rules.base import RuleContext
 from .rules.registry import registry
 from .scoring import ScoringRules, compile_scoring
@@ -122,7 +123,7 @@ def describe_rules(stream_data):
 
 
 def compile_segment(segment, manual_users=(), manual_visitors=()):
-    rules = compile_rules(segment.rules.raw_data, where=f" of segment {segment.slug!r}")
+    rules = compile_rules(stored_rules(segment.rules), where=f" of segment {segment.slug!r}")
     depends_on = set()
     for compiled in rules:
         if compiled.rule and not compiled.error:

@@ -12,7 +12,7 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.models import Orderable, ReferenceIndex
 from wagtail.search import index
 
-from .fields import RulesField
+from .fields import RulesField, stored_rules
 
 
 class Segment(index.Indexed, models.Model):
@@ -97,7 +97,9 @@ class Segment(index.Indexed, models.Model):
         from .engine import describe_rules
 
         joiner = _(" and ") if self.match == self.MATCH_ALL else _(" or ")
-        return str(joiner).join(describe_rules(self.rules.raw_data)) or _("No rules: never matches")
+        return str(joiner).join(describe_rules(stored_rules(self.rules))) or _(
+            "No rules: never matches"
+        )
 
     rules_summary.short_description = _("Rules")
 
@@ -119,7 +121,7 @@ class Segment(index.Indexed, models.Model):
             errors["active_until"] = _("The end of the schedule must come after its start.")
         if self.pk:
             stored_slug = Segment.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
-            if stored_slug and stored_slug != self.slug and self.usage().exists():
+            if stored_slug and stored_slug != self.slug and self.is_referenced():
                 errors["slug"] = _(
                     "Content and other segments refer to this segment by its slug "
                     "“%(slug)s”; remove those references before changing it."
@@ -155,6 +157,9 @@ class Segment(index.Indexed, models.Model):
             return None
 
         return walk(self.slug, {self.slug})
+
+    def is_referenced(self):
+        return ReferenceIndex.get_references_to(self).exists()
 
     def usage(self):
         """Objects referring to this segment, from Wagtail's reference index."""

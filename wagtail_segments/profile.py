@@ -18,12 +18,12 @@ from django.utils import timezone
 from .conf import segments_settings
 
 FORMAT_VERSION = 1
-MAX_PAGES = 24  # pages with a view count kept (most recent first out)
-MAX_VISIT_PAGES = 24  # pages already scored in the current visit
-MAX_SCORES = 16
-MAX_EVENTS = 16
+MAX_PAGES = 16  # pages with a view count kept (most recent first out)
+MAX_VISIT_PAGES = 16  # pages already scored in the current visit
+MAX_SCORES = 12
+MAX_EVENTS = 12
 MAX_EVENT_DAYS = 8  # distinct days of counts kept per event
-MAX_ATTRIBUTES = 16
+MAX_ATTRIBUTES = 12
 MAX_KEY_LENGTH = 40
 MAX_TEXT_LENGTH = 200
 MAX_VALUE_LENGTH = 120  # serialised length of one attribute value
@@ -134,7 +134,7 @@ class VisitorProfile:
 
     def add_score(self, interest_slug, points, now=None):
         now = unix(now)
-        value = round(self._decayed(interest_slug, now) + float(points), 2)
+        value = round(self._decayed(interest_slug, now) + float(points), 1)
         self.raw_scores.pop(interest_slug, None)
         self.raw_scores[interest_slug] = [value, now]
         if len(self.raw_scores) > MAX_SCORES:

@@ -59,7 +59,11 @@ def _device_type(header, browser, os_family, device):
     if (device and device.family == "Spider") or browser in AUTOMATED_FAMILIES:
         return "bot"
     family = device.family if device else ""
-    if family in TABLETS or "Tablet" in family or (os_family == "Android" and "Mobile" not in header):
+    if (
+        family in TABLETS
+        or "Tablet" in family
+        or (os_family == "Android" and "Mobile" not in header)
+    ):
         return "tablet"
     if os_family in MOBILE_OS or "Mobile" in header:
         return "mobile"

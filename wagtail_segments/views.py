@@ -4,8 +4,9 @@ import json
 import re
 
 from django.core.cache import caches
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .conf import segments_settings
@@ -78,9 +79,19 @@ def track_event_view(request):
 
 @require_POST
 def erase_profile_view(request):
-    """Forget everything the site remembers of this visitor."""
+    """Forget everything the site remembers of this visitor.
+
+    A form may post ``next`` (a URL on this site) to return the visitor
+    there; otherwise the answer is JSON.
+    """
     state = visitor_state(request)
-    response = JsonResponse({"erased": True})
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        response = HttpResponseRedirect(next_url)
+    else:
+        response = JsonResponse({"erased": True})
     if state is not None:
         state.erase(response)
     return response

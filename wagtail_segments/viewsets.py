@@ -17,7 +17,7 @@ from .models import Interest, Segment
 class SegmentViewSet(SnippetViewSet):
     model = Segment
     icon = "group"
-    url_prefix = "segments/segments"
+    url_prefix = "personalisation/segments"
     url_namespace = "wagtail_segments_segments"
     list_display = [
         "name",
@@ -71,7 +71,7 @@ class SegmentViewSet(SnippetViewSet):
 class InterestViewSet(SnippetViewSet):
     model = Interest
     icon = "tag"
-    url_prefix = "segments/interests"
+    url_prefix = "personalisation/interests"
     url_namespace = "wagtail_segments_interests"
     list_display = ["name", "slug", "group"]
     list_filter = ["group"]

@@ -43,6 +43,8 @@ class BannerBlock(blocks.StructBlock):
 class ContentBlock(blocks.StreamBlock):
     hero = HeroBlock()
     banner = BannerBlock()
-    heading = blocks.CharBlock(form_classname="title", icon="title", template="pages/blocks/heading.html")
+    heading = blocks.CharBlock(
+        form_classname="title", icon="title", template="pages/blocks/heading.html"
+    )
     paragraph = blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"])
     cards = blocks.ListBlock(CardBlock(), icon="grip", template="pages/blocks/cards.html")

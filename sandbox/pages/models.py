@@ -23,7 +23,12 @@ class HomePage(InterestPointsMixin, Page):
     body = StreamField(ContentBlock(), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
-    subpage_types = ["pages.ProductPage", "pages.LandingPage", "pages.NewsIndexPage", "pages.CartPage"]
+    subpage_types = [
+        "pages.ProductPage",
+        "pages.LandingPage",
+        "pages.NewsIndexPage",
+        "pages.CartPage",
+    ]
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):

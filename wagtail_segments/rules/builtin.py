@@ -73,7 +73,11 @@ class CountRule(Rule):
         return self.count(value, context)
 
     def describe(self, value):
-        return f"{self.label} {OPERATORS[value['operator']][1]} {value['count']}"
+        return f"{self.label} {self.comparison(value)}"
+
+    @staticmethod
+    def comparison(value):
+        return f"{OPERATORS[value['operator']][1]} {value['count']}"
 
 
 @register
@@ -150,8 +154,10 @@ class TimeOfDayRule(Rule):
     slug = "time_of_day"
     label = _("Time of day")
     icon = "time"
-    help_text = _("From start (included) to end (excluded), in the site's time zone; "
-                  "a start after the end spans midnight.")
+    help_text = _(
+        "From start (included) to end (excluded), in the site's time zone; "
+        "a start after the end spans midnight."
+    )
     fields = [
         ("start", HourMinuteBlock(default="09:00", label=_("From"))),
         ("end", HourMinuteBlock(default="17:00", label=_("Until"))),
@@ -175,8 +181,15 @@ class TimeOfDayRule(Rule):
         return f"{self.label} {value.get('start')}–{value.get('end')}"
 
 
-DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
-        _("Saturday"), _("Sunday")]
+DAYS = [
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+]
 
 
 class DaysBlock(blocks.MultipleChoiceBlock):
@@ -215,7 +228,9 @@ class DayOfWeekRule(Rule):
         return str(DAYS[context.now.weekday()])
 
     def describe(self, value):
-        names = ", ".join(str(DAYS[int(day)]) for day in value.get("days") or () if 0 <= int(day) < 7)
+        names = ", ".join(
+            str(DAYS[int(day)]) for day in value.get("days") or () if 0 <= int(day) < 7
+        )
         return f"{self.label}: {names or '–'}"
 
 
@@ -240,7 +255,10 @@ class DateRangeRule(Rule):
     ]
 
     def prepare(self, value):
-        start, end = parse_moment(value.get("start"), "start"), parse_moment(value.get("end"), "end")
+        start, end = (
+            parse_moment(value.get("start"), "start"),
+            parse_moment(value.get("end"), "end"),
+        )
         if start and end and start >= end:
             raise field_error("end", "The end must come after the start.")
         if not (start or end):
@@ -272,7 +290,9 @@ def compile_text_match(value, match_name="match", value_name="value", allowed=No
         try:
             return match, re.compile(text, re.IGNORECASE)
         except re.error as error:
-            raise field_error(value_name, f"This is not a valid regular expression: {error}.") from None
+            raise field_error(
+                value_name, f"This is not a valid regular expression: {error}."
+            ) from None
     return match, text.lower()
 
 
@@ -295,11 +315,18 @@ class ReferrerRule(Rule):
     icon = "link-external"
     help_text = _("The other site that sent the visitor at the start of this visit.")
     fields = [
-        ("match", blocks.ChoiceBlock(
-            choices=[("contains", _("contains")), ("domain", _("domain is")),
-                     ("regex", _("matches regex"))],
-            default="domain", label=_("Match"),
-        )),
+        (
+            "match",
+            blocks.ChoiceBlock(
+                choices=[
+                    ("contains", _("contains")),
+                    ("domain", _("domain is")),
+                    ("regex", _("matches regex")),
+                ],
+                default="domain",
+                label=_("Match"),
+            ),
+        ),
         ("value", blocks.CharBlock(max_length=200, label=_("Value"))),
     ]
 
@@ -325,12 +352,14 @@ UTM_CHOICES = [(name, name) for name in ("source", "medium", "campaign", "term",
 @register
 class UtmRule(Rule):
     slug = "utm"
-    label = _("Campaign (UTM)")
+    label = _("UTM parameter")
     icon = "tag"
     help_text = _("A UTM parameter of the link that started this visit (case-insensitive).")
     fields = [
-        ("parameter", blocks.ChoiceBlock(choices=UTM_CHOICES, default="campaign",
-                                         label=_("Parameter"))),
+        (
+            "parameter",
+            blocks.ChoiceBlock(choices=UTM_CHOICES, default="campaign", label=_("Parameter")),
+        ),
         ("value", blocks.CharBlock(max_length=200, label=_("Value"))),
     ]
 
@@ -360,8 +389,15 @@ class QueryParamRule(Rule):
     help_text = _("The current address has this parameter (with this value, when given).")
     fields = [
         ("name", blocks.CharBlock(max_length=100, label=_("Name"))),
-        ("value", blocks.CharBlock(max_length=200, required=False, label=_("Value"),
-                                   help_text=_("Blank: present with any value."))),
+        (
+            "value",
+            blocks.CharBlock(
+                max_length=200,
+                required=False,
+                label=_("Value"),
+                help_text=_("Blank: present with any value."),
+            ),
+        ),
     ]
 
     def prepare(self, value):
@@ -442,7 +478,7 @@ class VisitedPageRule(PageRule, CountRule):
         return context.visitor.page_view_count(value["page"])
 
     def describe(self, value):
-        return f"views of {self.describe_page(value)} {OPERATORS[value['operator']][1]} {value['count']}"
+        return f"views of {self.describe_page(value)} {self.comparison(value)}"
 
 
 @register
@@ -480,8 +516,12 @@ class DeviceRule(Rule):
     slug = "device"
     label = _("Device")
     icon = "mobile-alt"
-    fields = [("device_type", blocks.ChoiceBlock(choices=DEVICE_TYPES, default="mobile",
-                                                 label=_("Device type")))]
+    fields = [
+        (
+            "device_type",
+            blocks.ChoiceBlock(choices=DEVICE_TYPES, default="mobile", label=_("Device type")),
+        )
+    ]
 
     def prepare(self, value):
         if value.get("device_type") not in dict(DEVICE_TYPES):
@@ -503,8 +543,10 @@ class BrowserRule(Rule):
     slug = "browser"
     label = _("Browser")
     icon = "desktop"
-    help_text = _("Browser and operating system families contain these words "
-                  "(case-insensitive), e.g. “Firefox”, “iOS”; leave one blank for any.")
+    help_text = _(
+        "Browser and operating system families contain these words "
+        "(case-insensitive), e.g. “Firefox”, “iOS”; leave one blank for any."
+    )
     fields = [
         ("family", blocks.CharBlock(required=False, max_length=60, label=_("Browser"))),
         ("os", blocks.CharBlock(required=False, max_length=60, label=_("Operating system"))),
@@ -527,7 +569,9 @@ class BrowserRule(Rule):
 
 
 def preferred_language(request):
-    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")[:200]):
+    for code, _quality in parse_accept_lang_header(
+        request.headers.get("Accept-Language", "")[:200]
+    ):
         if code != "*":
             return code.lower()
     return ""
@@ -538,13 +582,19 @@ class LanguageRule(Rule):
     slug = "language"
     label = _("Language")
     icon = "globe"
-    help_text = _("The browser's preferred language, e.g. “de” (matches de-DE and de-AT) or “pt-br”.")
+    help_text = _(
+        "The browser's preferred language, e.g. “de” (matches de-DE and de-AT) or “pt-br”."
+    )
     fields = [("languages", TextListBlock(label=_("Languages")))]
 
     def prepare(self, value):
         codes = [code.lower() for code in value.get("languages") or ()]
-        if not codes or not all(re.fullmatch(r"[a-z]{1,8}(-[a-z0-9]{1,8})*", code) for code in codes):
-            raise field_error("languages", "Enter language codes separated by commas, e.g. en, de-AT.")
+        if not codes or not all(
+            re.fullmatch(r"[a-z]{1,8}(-[a-z0-9]{1,8})*", code) for code in codes
+        ):
+            raise field_error(
+                "languages", "Enter language codes separated by commas, e.g. en, de-AT."
+            )
         return tuple(codes)
 
     def matches(self, value, context):
@@ -566,7 +616,9 @@ class CountryRule(Rule):
     def prepare(self, value):
         codes = [code.upper() for code in value.get("countries") or ()]
         if not codes or not all(re.fullmatch(r"[A-Z]{2}", code) for code in codes):
-            raise field_error("countries", "Enter two-letter country codes separated by commas, e.g. GB, IE.")
+            raise field_error(
+                "countries", "Enter two-letter country codes separated by commas, e.g. GB, IE."
+            )
         return frozenset(codes)
 
     def matches(self, value, context):
@@ -632,8 +684,14 @@ class CookieRule(Rule):
     icon = "code"
     fields = [
         ("name", blocks.CharBlock(max_length=100, label=_("Name"))),
-        ("match", blocks.ChoiceBlock(choices=[("present", _("is present")), *TEXT_MATCHES],
-                                     default="equals", label=_("Match"))),
+        (
+            "match",
+            blocks.ChoiceBlock(
+                choices=[("present", _("is present")), *TEXT_MATCHES],
+                default="equals",
+                label=_("Match"),
+            ),
+        ),
         ("value", blocks.CharBlock(max_length=200, required=False, label=_("Value"))),
     ]
 
@@ -684,8 +742,10 @@ class AttributeRule(Rule):
     slug = "attribute"
     label = _("Attribute")
     icon = "form"
-    help_text = _("A visitor attribute set by the site (set_attribute); compared as numbers "
-                  "when both sides are numbers. A missing attribute never matches.")
+    help_text = _(
+        "A visitor attribute set by the site (set_attribute); compared as numbers "
+        "when both sides are numbers. A missing attribute never matches."
+    )
     fields = [
         ("key", blocks.CharBlock(max_length=40, label=_("Key"))),
         ("operator", operator_block("eq")),
@@ -725,9 +785,16 @@ class EventCountRule(CountRule):
     fields = [
         ("event", blocks.CharBlock(max_length=40, label=_("Event"))),
         *CountRule.fields,
-        ("within_days", blocks.IntegerBlock(required=False, min_value=1, max_value=8,
-                                            label=_("Within days"),
-                                            help_text=_("Blank: ever (the profile keeps 8 days of counts)."))),
+        (
+            "within_days",
+            blocks.IntegerBlock(
+                required=False,
+                min_value=1,
+                max_value=8,
+                label=_("Within days"),
+                help_text=_("Blank: ever (the profile keeps 8 days of counts)."),
+            ),
+        ),
     ]
 
     def prepare(self, value):
@@ -744,7 +811,7 @@ class EventCountRule(CountRule):
 
     def describe(self, value):
         when = f" in {value['within_days']} days" if value.get("within_days") else ""
-        return f"“{value.get('event')}” events{when} {OPERATORS[value['operator']][1]} {value['count']}"
+        return f"“{value.get('event')}” events{when} {self.comparison(value)}"
 
 
 def known_interests():
@@ -794,12 +861,21 @@ class TopInterestRule(Rule):
     slug = "top_interest"
     label = _("Top interest")
     icon = "crosshairs"
-    help_text = _("The visitor's highest-scored interest (within a group when given), with at "
-                  "least the minimum score and a minimum lead over the runner-up.")
+    help_text = _(
+        "The visitor's highest-scored interest (within a group when given), with at "
+        "least the minimum score and a minimum lead over the runner-up."
+    )
     fields = [
         ("interest", InterestChoiceBlock()),
-        ("group", blocks.CharBlock(required=False, max_length=60, label=_("Group"),
-                                   help_text=_("Compare only with interests of this group."))),
+        (
+            "group",
+            blocks.CharBlock(
+                required=False,
+                max_length=60,
+                label=_("Group"),
+                help_text=_("Compare only with interests of this group."),
+            ),
+        ),
         ("min_score", blocks.FloatBlock(default=0, min_value=0, label=_("Minimum score"))),
         ("min_lead", blocks.FloatBlock(default=0, min_value=0, label=_("Minimum lead"))),
     ]
@@ -877,10 +953,13 @@ class RandomBucketRule(Rule):
     slug = "random_bucket"
     label = _("Random bucket")
     icon = "table"
-    help_text = _("A stable random share of visitors (for A/B tests): each visitor always "
-                  "lands in the same bucket of this segment.")
-    fields = [("percent", blocks.FloatBlock(default=50, min_value=0, max_value=100,
-                                            label=_("Percent")))]
+    help_text = _(
+        "A stable random share of visitors (for A/B tests): each visitor always "
+        "lands in the same bucket of this segment."
+    )
+    fields = [
+        ("percent", blocks.FloatBlock(default=50, min_value=0, max_value=100, label=_("Percent")))
+    ]
 
     def prepare(self, value):
         percent = as_number(value.get("percent"))

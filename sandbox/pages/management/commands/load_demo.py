@@ -3,10 +3,12 @@
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
 from wagtail_segments.models import Interest, PageInterest, Segment
@@ -60,7 +62,12 @@ INTERESTS = [
     # slug, name, group, extra scoring sources
     ("everyday-banking", "Everyday banking", "Persona", {}),
     ("saving", "Saving", "Persona", {"page_tags": "saving"}),
-    ("investing", "Investing", "Persona", {"page_tags": "investing", "utm_campaigns": "isa-season"}),
+    (
+        "investing",
+        "Investing",
+        "Persona",
+        {"page_tags": "investing", "utm_campaigns": "isa-season"},
+    ),
     ("retirement", "Retirement", "Persona", {"page_tags": "retirement"}),
     ("students", "Students", "Persona", {"page_tags": "students", "utm_campaigns": "campus"}),
     ("ready-to-open", "Ready to open", "Journey stage", {}),
@@ -92,8 +99,10 @@ SEGMENTS = [
         "priority": 10,
         "rules": [
             ("visit_count", {"operator": "gte", "count": 2}),
-            ("attribute", {"key": "has_checking_account", "operator": "eq", "value": "true",
-                           "negate": True}),
+            (
+                "attribute",
+                {"key": "has_checking_account", "operator": "eq", "value": "true", "negate": True},
+            ),
         ],
     },
     {
@@ -118,21 +127,39 @@ CART_PRODUCTS = [
 
 NEWS = [
     (datetime.date(2026, 9, 1), "Savings rate up to 4.10%", "Our instant-access rate rises again."),
-    (datetime.date(2026, 10, 6), "Harbour Bank on campus", "Find us at freshers' fairs this autumn."),
-    (datetime.date(2026, 11, 2), "New ready-made portfolios", "Three risk levels, from £25 a month."),
+    (
+        datetime.date(2026, 10, 6),
+        "Harbour Bank on campus",
+        "Find us at freshers' fairs this autumn.",
+    ),
+    (
+        datetime.date(2026, 11, 2),
+        "New ready-made portfolios",
+        "Three risk levels, from £25 a month.",
+    ),
 ]
 
 
 def hero(heading, text, button_text="", button_page=None, theme="harbour"):
-    return ("hero", {"heading": heading, "text": text, "button_text": button_text,
-                     "button_page": button_page, "theme": theme})
+    return (
+        "hero",
+        {
+            "heading": heading,
+            "text": text,
+            "button_text": button_text,
+            "button_page": button_page,
+            "theme": theme,
+        },
+    )
 
 
 class Command(BaseCommand):
     help = "Create or update Harbour Bank's demo pages, interests and segments."
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-user", action="store_true", help="Do not create the demo admin user.")
+        parser.add_argument(
+            "--no-user", action="store_true", help="Do not create the demo admin user."
+        )
 
     @transaction.atomic
     def handle(self, *args, no_user=False, **options):
@@ -144,11 +171,17 @@ class Command(BaseCommand):
         self.load_cart(home)
         self.load_segments()
         home.body = [
-            hero("Banking that keeps you afloat",
-                 "Accounts, savings and investments from a bank that answers the phone.",
-                 "Open a checking account", products["checking-account"]),
-            ("paragraph", "<p>Harbour Bank has served the coast since 1872. "
-                          "Pick an account below, or ask us in branch.</p>"),
+            hero(
+                "Banking that keeps you afloat",
+                "Accounts, savings and investments from a bank that answers the phone.",
+                "Open a checking account",
+                products["checking-account"],
+            ),
+            (
+                "paragraph",
+                "<p>Harbour Bank has served the coast since 1872. "
+                "Pick an account below, or ask us in branch.</p>",
+            ),
         ]
         home.save_revision().publish()
         if not no_user:
@@ -175,14 +208,23 @@ class Command(BaseCommand):
         return page
 
     def load_home(self):
-        root = Page.get_first_root_node()
+        # Wagtail's migrations create the locale and the root; a flushed database has neither.
+        Locale.objects.get_or_create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
+        root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
         home = HomePage.objects.first()
         if home is None:
             home = HomePage(title="Harbour Bank", slug="harbour-bank", show_in_menus=False)
             root.add_child(instance=home)
             home.save_revision().publish()
         site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
-        site.hostname, site.port, site.site_name, site.root_page = "localhost", 80, "Harbour Bank", home
+        site.hostname, site.port, site.site_name, site.root_page = (
+            "localhost",
+            80,
+            "Harbour Bank",
+            home,
+        )
         site.save()
         # Wagtail's placeholder "Welcome" page is no use once the bank is the site.
         Page.objects.filter(depth=2, content_type__model="page").exclude(pk=home.pk).delete()
@@ -190,8 +232,13 @@ class Command(BaseCommand):
 
     def load_product(self, home, spec, interests):
         page = self.child(
-            home, ProductPage, spec["slug"], title=spec["title"], summary=spec["summary"],
-            headline_rate=spec["headline_rate"], show_in_menus=True,
+            home,
+            ProductPage,
+            spec["slug"],
+            title=spec["title"],
+            summary=spec["summary"],
+            headline_rate=spec["headline_rate"],
+            show_in_menus=True,
             body=[("paragraph", f"<p>{spec['summary']} Open one online in ten minutes.</p>")],
         )
         page.tags.set(spec["tags"])
@@ -202,30 +249,55 @@ class Command(BaseCommand):
 
     def load_landing_page(self, home, products):
         page = self.child(
-            home, LandingPage, "campus", title="Campus promotion", show_in_menus=False,
+            home,
+            LandingPage,
+            "campus",
+            title="Campus promotion",
+            show_in_menus=False,
             intro="Show your student card at any branch and get a £50 welcome bonus.",
             body=[
-                hero("Starting college?", "No monthly fees, an interest-free overdraft and a "
-                     "railcard on us.", "See the student account", products["student-account"],
-                     theme="sunrise"),
+                hero(
+                    "Starting college?",
+                    "No monthly fees, an interest-free overdraft and a railcard on us.",
+                    "See the student account",
+                    products["student-account"],
+                    theme="sunrise",
+                ),
             ],
         )
         page.save_revision().publish()
 
     def load_news(self, home):
-        index = self.child(home, NewsIndexPage, "news", title="News", show_in_menus=True,
-                           intro="What's new at Harbour Bank.")
+        index = self.child(
+            home,
+            NewsIndexPage,
+            "news",
+            title="News",
+            show_in_menus=True,
+            intro="What's new at Harbour Bank.",
+        )
         index.save_revision().publish()
         for date, title, summary in NEWS:
             article = self.child(
-                index, NewsPage, date.strftime("%Y-%m-") + title.split()[0].lower(), title=title,
-                date=date, summary=summary, body=[("paragraph", f"<p>{summary}</p>")],
+                index,
+                NewsPage,
+                date.strftime("%Y-%m-") + title.split()[0].lower(),
+                title=title,
+                date=date,
+                summary=summary,
+                body=[("paragraph", f"<p>{summary}</p>")],
             )
             article.save_revision().publish()
 
     def load_cart(self, home):
-        cart = self.child(home, CartPage, "cart", title="Shop", show_in_menus=True,
-                          intro="Extras for Harbour Bank customers. Free delivery from £100.")
+        cart = self.child(
+            home,
+            CartPage,
+            "cart",
+            title="Shop",
+            show_in_menus=True,
+            intro="Extras for Harbour Bank customers. Free delivery from £100.",
+        )
         existing = {product.name: product for product in cart.products.all()}
         products = []
         for name, description, price in CART_PRODUCTS:
@@ -243,8 +315,8 @@ class Command(BaseCommand):
     def load_user(self):
         username, password = DEMO_USER
         user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"is_superuser": True, "is_staff": True,
-                                         "email": "admin@example.com"}
+            username=username,
+            defaults={"is_superuser": True, "is_staff": True, "email": "admin@example.com"},
         )
         if created:
             user.set_password(password)
