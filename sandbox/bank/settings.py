@@ -105,3 +105,4 @@ WAGTAIL_SITE_NAME = "Harbour Bank"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # the demo runs offline
