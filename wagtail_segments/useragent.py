@@ -56,7 +56,8 @@ def parse_user_agent(header):
 
 
 def _device_type(header, browser, os_family, device):
-    if (device and device.family == "Spider") or browser in AUTOMATED_FAMILIES:
+    # A header naming no browser ua-parser knows is a script far more often than a person.
+    if (device and device.family == "Spider") or browser in AUTOMATED_FAMILIES | {"Other"}:
         return "bot"
     family = device.family if device else ""
     if (
