@@ -8,7 +8,7 @@ from django.test import RequestFactory, override_settings
 
 from wagtail_segments import engine
 from wagtail_segments.engine import SegmentSet, load_definitions
-from wagtail_segments.models import ManualMember, Segment
+from wagtail_segments.models import Interest, ManualMember, Segment
 from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.rules import Rule, registry
 
@@ -264,3 +264,31 @@ class BrokenCache(LocMemCache):
         raise ConnectionError("cache server unreachable")
 
     add = set = get
+
+
+def test_saving_or_deleting_an_interest_invalidates_the_definitions(db):
+    interest = Interest.objects.create(name="Investing", slug="investing")
+    Segment.objects.create(
+        name="Investors",
+        slug="investors",
+        rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 10})],
+    )
+    assert not load_definitions().segments["investors"].rules[0].error
+    interest.delete()
+    # The rule now names an interest that does not exist: it compiles as never matching.
+    assert "Unknown interest" in load_definitions().segments["investors"].rules[0].error
+
+
+def test_the_sandbox_registers_its_own_rule_like_any_project():
+    from pages.segment_rules import CompanySizeRule
+
+    assert type(registry.get("company_size")) is CompanySizeRule
+    rule = engine.compile_rule("company_size", {"minimum": 50})
+    big = RequestFactory().get("/", headers={"X-Company-Size": "120"})
+    small = RequestFactory().get("/", headers={"X-Company-Size": "12"})
+    unknown = RequestFactory().get("/", headers={"X-Company-Size": "lots"})
+    verdicts = [
+        engine.check_rule(rule, SegmentSet(request, VisitorProfile()).context(None))
+        for request in (big, small, unknown)
+    ]
+    assert verdicts == [True, False, False]
