@@ -5,10 +5,12 @@ from datetime import timezone as dt_timezone
 
 import pytest
 import time_machine
-from django.test import override_settings
+from django.db import connection
+from django.test import Client, modify_settings, override_settings
+from django.test.utils import CaptureQueriesContext
 
-from tests.factories import BOT_UA
-from wagtail_segments.conf import segments_settings
+from tests.factories import BOT_UA, BROWSER_UA
+from wagtail_segments.conf import MIDDLEWARE_PATH, segments_settings
 from wagtail_segments.models import Interest, PageInterest, Segment
 from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.stores import _unsign
@@ -229,3 +231,24 @@ def test_excluded_paths_are_left_alone(visitor, pages, admin_client):
     assert response.status_code == 200
     assert segments_settings.COOKIE_NAME not in response.cookies
     assert not hasattr(response.wsgi_request, "segments")
+
+
+def test_a_warm_request_adds_no_query(visitor, pages, investing, django_assert_num_queries):
+    """Profile, page view, scoring and membership cost no SQL with the cookie store."""
+    Segment.objects.create(name="Readers", slug="readers", rules=[("pageviews", {"count": 1})])
+    Segment.objects.create(
+        name="Investors",
+        slug="investors",
+        rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 1})],
+    )
+    with modify_settings(MIDDLEWARE={"remove": [MIDDLEWARE_PATH]}):
+        plain = Client(HTTP_USER_AGENT=BROWSER_UA)
+        plain.get("/investing/")
+        with CaptureQueriesContext(connection) as without_package:
+            plain.get("/investing/")
+        plain_queries = len(without_package.captured_queries)
+    assert plain_queries > 0  # the page itself: site, page, restrictions
+    visitor.get("/investing/")  # warm: definitions compiled and cached, cookie set
+    with django_assert_num_queries(plain_queries):
+        html = visitor.get("/investing/").content.decode()
+    assert "[investors][readers]" in html

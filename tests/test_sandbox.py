@@ -1,0 +1,91 @@
+"""The sandbox as a visitor meets it: demo content, the shop's cart, the custom rule."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from pages.models import CartPage
+from wagtail.models import Page
+
+from tests.factories import BROWSER_UA
+from wagtail_segments.engine import SegmentSet
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import CookieStore
+
+
+@pytest.fixture
+def shopper(client, demo_site):
+    client.defaults["HTTP_USER_AGENT"] = BROWSER_UA
+    client.defaults["HTTP_HOST"] = "localhost"
+    return client
+
+
+def profile_of(client):
+    request = client.get("/").wsgi_request
+    return CookieStore().load(request) or VisitorProfile()
+
+
+def test_home_page_renders_for_an_anonymous_visitor(shopper):
+    response = shopper.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Banking that keeps you afloat" in html
+    for product in ("Checking account", "Savings", "Student account", "Retirement", "Investing"):
+        assert product in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/checking-account/", "/savings/", "/campus/", "/news/", "/cart/"]
+)
+def test_every_demo_section_is_served(shopper, path):
+    assert shopper.get(path).status_code == 200
+
+
+def test_load_demo_is_idempotent(demo_site):
+    pages = Page.objects.count()
+    call_command("load_demo", "--no-user", verbosity=0)
+    assert Page.objects.count() == pages
+    assert CartPage.objects.get().products.count() == 5
+
+
+def add(client, name, action="add"):
+    product = CartPage.objects.get().products.get(name=name)
+    response = client.post("/cart/", {"product": product.pk, "action": action})
+    assert response.status_code == 302
+
+
+def in_small_cart(client):
+    request = client.get("/").wsgi_request
+    return "small-cart" in SegmentSet(request, profile_of(client))
+
+
+def test_the_cart_total_moves_the_visitor_in_and_out_of_the_small_cart_segment(shopper):
+    assert not in_small_cart(shopper)
+    add(shopper, "Card holder")  # £8
+    assert profile_of(shopper).attributes["cart_total"] == 8.0
+    assert in_small_cart(shopper)
+    add(shopper, "Safe deposit box")  # £98
+    assert in_small_cart(shopper)
+    add(shopper, "Piggy bank")  # £113: over £100
+    assert profile_of(shopper).attributes["cart_total"] == 113.0
+    assert not in_small_cart(shopper)
+    add(shopper, "Piggy bank", action="remove")
+    assert in_small_cart(shopper)
+    html = shopper.get("/cart/").content.decode()
+    assert "£98.00" in html
+
+
+def test_the_cart_ignores_unknown_products(shopper):
+    response = shopper.post("/cart/", {"product": "9999", "action": "add"})
+    assert response.status_code == 302
+    response = shopper.post("/cart/", {"product": "not-a-number", "action": "add"})
+    assert response.status_code == 302
+    cart = CartPage.objects.get()
+    lines, total = cart.cart(shopper.get("/cart/").wsgi_request)
+    assert lines == [] and total == Decimal(0)
+
+
+def test_product_pages_give_interest_points(shopper):
+    shopper.get("/investing/")
+    # 10 points from the page, 10 from its "investing" tag.
+    assert profile_of(shopper).scores == {"investing": 20.0}
