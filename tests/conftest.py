@@ -54,7 +54,9 @@ def chromium():
 
 @pytest.fixture
 def browser_page(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    # Headless Chromium announces itself as HeadlessChrome, which the package treats
+    # as a bot; the tests browse as the desktop Chrome a person would use.
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, user_agent=BROWSER_UA)
     page = context.new_page()
     yield page
     context.close()

@@ -2,7 +2,10 @@
 
 import pytest
 
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Segment
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import _unsign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,3 +59,16 @@ def test_editor_creates_a_segment_with_several_rules(
     assert [rule.block_type for rule in segment.rules] == ["utm", "pageviews"]
     assert segment.rules.raw_data[0]["value"]["value"] == "campus"
     assert page.get_by_role("link", name="Campus students").is_visible()
+
+
+def test_the_event_helper_records_a_click(live_server, demo_site, browser_page):
+    page = browser_page
+    page.goto(f"{live_server.url}/savings/")
+    with page.expect_response("**/personalisation/event/") as answer:
+        page.get_by_role("button", name="Send me the brochure").click()
+    assert answer.value.status == 200
+    assert answer.value.json() == {"recorded": True, "event": "brochure-savings", "count": 1}
+    cookie = next(c for c in page.context.cookies() if c["name"] == segments_settings.COOKIE_NAME)
+    profile = VisitorProfile.from_data(_unsign(cookie["value"]))
+    assert profile.events == {"brochure-savings": 1}
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
