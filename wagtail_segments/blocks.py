@@ -5,6 +5,8 @@ below offer them by name and report each slug to Wagtail's reference index,
 so a segment's usage listing and delete warning show where it is used.
 """
 
+import copy
+
 from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,19 @@ class SlugReferencesMixin:
     """Report the chosen slugs of ``referenced_model`` to Wagtail's reference index."""
 
     referenced_model = ""
+    multiple = False
+
+    def to_python(self, value):
+        # Slugs are plain strings: no need to look them up among the choices, which
+        # would query the database each time content is loaded.
+        if value is None:
+            return [] if self.multiple else None
+        if self.multiple:
+            return [str(slug) for slug in (value if isinstance(value, list | tuple) else [value])]
+        return str(value)
+
+    def normalize(self, value):
+        return self.to_python(value)
 
     def extract_references(self, value):
         slugs = [value] if isinstance(value, str) else list(value or ())
@@ -53,6 +68,7 @@ class SegmentsChoiceBlock(SlugReferencesMixin, blocks.MultipleChoiceBlock):
     """Several segments, chosen by name, stored as a list of slugs."""
 
     referenced_model = "wagtail_segments.Segment"
+    multiple = True
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Segments"))
@@ -104,3 +120,177 @@ class TextListBlock(blocks.FieldBlock):
     class Meta:
         default = ()
         icon = "list-ul"
+
+
+# -- personalised content ----------------------------------------------------------------------
+
+MATCH_CHOICES = [("any", _("Any of these segments")), ("all", _("All of these segments"))]
+
+
+class VariantBlock(blocks.StructBlock):
+    """One variant: the segments it is for, and its content (or "hide")."""
+
+    def __init__(self, child_block, **kwargs):
+        super().__init__(
+            [
+                ("segments", SegmentsChoiceBlock(help_text=_("Visitors in these segments..."))),
+                (
+                    "match",
+                    blocks.ChoiceBlock(choices=MATCH_CHOICES, default="any", label=_("Match")),
+                ),
+                (
+                    "hide",
+                    blocks.BooleanBlock(
+                        required=False,
+                        label=_("Hide"),
+                        help_text=_("...see nothing here instead of the content below."),
+                    ),
+                ),
+                ("value", copy.deepcopy(child_block)),
+            ],
+            **kwargs,
+        )
+
+    def clean(self, value):
+        if not value.get("hide"):
+            return super().clean(value)
+        # Hidden content is never shown: its fields need not be filled in.
+        settings = blocks.StructValue(self, [(k, v) for k, v in value.items() if k != "value"])
+        cleaned = super().clean(settings)
+        return self._to_struct_value([*cleaned.items(), ("value", value["value"])])
+
+    class Meta:
+        icon = "group"
+        label_format = _("For {segments}")
+        collapsed = True
+
+
+class VariantListBlock(blocks.ListBlock):
+    """The variants, stored as a plain list of dicts (the public content format)."""
+
+    def get_prep_value(self, value):
+        return [item["value"] for item in super().get_prep_value(value)]
+
+
+class PersonalisedBlock(blocks.StructBlock):
+    """A block with a default value and variants for segments.
+
+    ``PersonalisedBlock(HeroBlock())`` stores
+    ``{"default": ..., "variants": [{"segments": [...], "match": "any", "hide": false,
+    "value": ...}]}``; the first variant (in editor order) whose segments target
+    the visitor is rendered, else the default.
+    """
+
+    def __init__(self, child_block, **kwargs):
+        self.child_block = child_block
+        super().__init__(
+            [
+                ("default", copy.deepcopy(child_block)),
+                ("variants", VariantListBlock(VariantBlock(child_block), label=_("Variants"))),
+            ],
+            **kwargs,
+        )
+
+    def deconstruct(self):
+        return (
+            "wagtail_segments.blocks.PersonalisedBlock",
+            (self.child_block,),
+            self._constructor_kwargs,
+        )
+
+    def deconstruct_with_lookup(self, lookup):
+        path, (child_block,), kwargs = self.deconstruct()
+        return path, (lookup.add_block(child_block),), kwargs
+
+    @classmethod
+    def construct_from_lookup(cls, lookup, child_block, **kwargs):
+        if isinstance(child_block, int):
+            child_block = lookup.get_block(child_block)
+        return cls(child_block, **kwargs)
+
+    def choose(self, value, context=None):
+        """The variant (a dict) this visitor gets, or None for the default."""
+        from .content import segments_from_context, winning_variant
+
+        return winning_variant(segments_from_context(context), value["variants"])
+
+    def render(self, value, context=None):
+        variant = self.choose(value, context)
+        if variant is None:
+            return self.child_block.render(value["default"], context)
+        if variant["hide"]:
+            return ""
+        return self.child_block.render(variant["value"], context)
+
+    def get_api_representation(self, value, context=None):
+        variant = self.choose(value, context)
+        if variant is not None and variant["hide"]:
+            return None
+        chosen = value["default"] if variant is None else variant["value"]
+        return self.child_block.get_api_representation(chosen, context)
+
+    class Meta:
+        icon = "group"
+        form_layout = blocks.BlockGroup(["default", "variants"])
+
+
+class AudienceBlock(blocks.StructBlock):
+    show_to = SegmentsChoiceBlock(
+        required=False,
+        label=_("Show only to"),
+        help_text=_("Leave empty to show to everyone."),
+    )
+    hide_from = SegmentsChoiceBlock(required=False, label=_("Hide from"))
+
+    class Meta:
+        icon = "group"
+        label = _("Audience")
+
+
+class AudienceMixin(blocks.StructBlock):
+    """Give a StructBlock an "Audience" setting: show to or hide from segments.
+
+    ``class HeroBlock(AudienceMixin, blocks.StructBlock): ...`` adds one key,
+    ``audience``, to the stored value and places it in the block's settings.
+    """
+
+    audience = AudienceBlock(required=False)
+
+    def get_form_layout(self):
+        layout = super().get_form_layout()
+        children = [name for name in layout.children if name != "audience"]
+        settings = [*(name for name in layout.settings if name != "audience"), "audience"]
+        return blocks.BlockGroup(children, settings=settings)
+
+    def render(self, value, context=None):
+        from .content import audience_allows, segments_from_context
+
+        if not audience_allows(segments_from_context(context), value.get("audience")):
+            return ""
+        return super().render(value, context)
+
+
+def personalised_slugs(block, value):
+    """The slugs of every segment that personalised content in ``value`` depends on."""
+    slugs = set()
+    if isinstance(block, PersonalisedBlock):
+        for variant in value["variants"]:
+            slugs.update(variant["segments"] or ())
+    if isinstance(block, AudienceMixin) and value.get("audience"):
+        audience = value["audience"]
+        slugs.update(audience.get("show_to") or ())
+        slugs.update(audience.get("hide_from") or ())
+    if isinstance(block, blocks.StreamBlock):
+        for child in value:
+            slugs |= personalised_slugs(child.block, child.value)
+    elif isinstance(block, blocks.ListBlock):
+        for item in value:
+            slugs |= personalised_slugs(block.child_block, item)
+    elif isinstance(block, blocks.StructBlock):
+        for name, child_block in block.child_blocks.items():
+            if name == "variants" and isinstance(block, PersonalisedBlock):
+                for variant in value["variants"]:
+                    slugs |= personalised_slugs(block.child_block, variant["value"])
+            elif name in value:
+                slugs |= personalised_slugs(child_block, value[name])
+    return slugs

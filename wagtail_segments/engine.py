@@ -277,6 +277,7 @@ class SegmentSet:
         self._verdicts = {}
         self._pending = set()
         self._revision = visitor.revision
+        self.asked = set()  # slugs content asked about: the response depends on them
 
     @property
     def definitions(self):
@@ -296,6 +297,16 @@ class SegmentSet:
 
     def slugs(self):
         return [slug for slug in self.definitions.segments if self.is_member(slug)]
+
+    def is_targeted(self, slug):
+        """Whether personalised content should address this visitor as a member.
+
+        Members in the segment's holdout are not targeted: they keep the
+        default content, so reports can measure the uplift. Content asks this;
+        code that just wants membership asks ``is_member``.
+        """
+        self.asked.add(slug)
+        return self.is_member(slug) and not self.is_held_out(slug)
 
     def is_member(self, slug):
         if self.forced is not None:
@@ -318,6 +329,8 @@ class SegmentSet:
 
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
+        if self.forced is not None:
+            return False  # previews and "view as" show the segment's content
         segment = self.definitions.segments.get(slug)
         return bool(
             segment

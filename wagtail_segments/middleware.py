@@ -10,6 +10,7 @@ from functools import cache
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject, cached_property
 
 from . import privacy
@@ -59,16 +60,41 @@ class VisitorState:
     def profile_loaded(self):
         return "profile" in self.__dict__
 
+    @property
+    def personalised(self):
+        """Whether the response depends on the visitor's segments."""
+        return "segments" in self.__dict__ and bool(self.segments.asked)
+
     def finish(self, response):
         if self.profile_loaded and self.profile.changed and self.may_store:
             self.store.save(self.request, response, self.profile)
             self.profile.changed = False
+        if self.personalised:
+            # Another visitor must never get this copy from a shared cache.
+            patch_vary_headers(response, ("Cookie",))
+            patch_cache_control(response, private=True)
 
     def erase(self, response):
         """Forget this visitor: delete the stored profile and start afresh."""
         self.store.erase(self.request, response, self.profile)
         self.__dict__["profile"] = VisitorProfile()
         self.__dict__.pop("segments", None)
+
+
+def attach_state(request):
+    """Give the request its ``VisitorState``, ``request.visitor`` and ``request.segments``."""
+    state = VisitorState(request)
+    setattr(request, STATE_ATTRIBUTE, state)
+    request.visitor = SimpleLazyObject(lambda: state.profile)
+    request.segments = SimpleLazyObject(lambda: state.segments)
+    return state
+
+
+def force_segments(request, slugs):
+    """Judge this request as a member of exactly ``slugs`` (previews, "view as")."""
+    state = visitor_state(request) or attach_state(request)
+    state.segments.forced = frozenset(slugs)
+    return state
 
 
 def visitor_state(request):
@@ -100,10 +126,7 @@ class SegmentsMiddleware:
     def __call__(self, request):
         if is_excluded(request.path_info):
             return self.get_response(request)
-        state = VisitorState(request)
-        setattr(request, STATE_ATTRIBUTE, state)
-        request.visitor = SimpleLazyObject(lambda: state.profile)
-        request.segments = SimpleLazyObject(lambda: state.segments)
+        state = attach_state(request)
         response = self.get_response(request)
         state.finish(response)
         return response

@@ -3,6 +3,8 @@
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 
+from wagtail_segments.blocks import AudienceMixin, PersonalisedBlock
+
 
 class HeroBlock(blocks.StructBlock):
     heading = blocks.CharBlock(max_length=120)
@@ -30,7 +32,7 @@ class CardBlock(blocks.StructBlock):
         template = "pages/blocks/card.html"
 
 
-class BannerBlock(blocks.StructBlock):
+class BannerBlock(AudienceMixin, blocks.StructBlock):
     text = blocks.CharBlock(max_length=200)
     link_text = blocks.CharBlock(required=False, max_length=40)
     link_page = blocks.PageChooserBlock(required=False)
@@ -42,6 +44,7 @@ class BannerBlock(blocks.StructBlock):
 
 class ContentBlock(blocks.StreamBlock):
     hero = HeroBlock()
+    personalised_hero = PersonalisedBlock(HeroBlock(), label="Personalised hero")
     banner = BannerBlock()
     heading = blocks.CharBlock(
         form_classname="title", icon="title", template="pages/blocks/heading.html"

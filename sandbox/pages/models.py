@@ -15,11 +15,12 @@ from wagtail.search import index
 
 from wagtail_segments.api import set_attribute
 from wagtail_segments.panels import InterestPointsMixin
+from wagtail_segments.preview import PersonalisedPreviewMixin
 
 from .blocks import ContentBlock
 
 
-class HomePage(InterestPointsMixin, Page):
+class HomePage(PersonalisedPreviewMixin, InterestPointsMixin, Page):
     body = StreamField(ContentBlock(), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
@@ -63,7 +64,7 @@ class ProductPage(InterestPointsMixin, Page):
     subpage_types = []
 
 
-class LandingPage(InterestPointsMixin, Page):
+class LandingPage(PersonalisedPreviewMixin, InterestPointsMixin, Page):
     """A campaign landing page, such as the campus promotion."""
 
     intro = models.TextField(blank=True)
@@ -99,6 +100,9 @@ class NewsPage(InterestPointsMixin, Page):
     ]
     parent_page_types = ["pages.NewsIndexPage"]
     subpage_types = []
+
+
+FREE_DELIVERY_FROM = Decimal(100)
 
 
 class CartPage(Page):
@@ -147,6 +151,7 @@ class CartPage(Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["lines"], context["total"] = self.cart(request)
+        context["free_delivery_gap"] = max(FREE_DELIVERY_FROM - context["total"], Decimal(0))
         return context
 
 

@@ -1,10 +1,64 @@
+"""Template tags: ``{% segment %}`` blocks, the ``in_segment`` filter and the event script.
+
+{% load wagtail_segments %}
+{% segment "students" "graduates" %}…{% else %}…{% endsegment %}
+{% segment "investors" "newsletter" match="all" %}…{% endsegment %}
+{% if request|in_segment:"investors" %}…{% endif %}
+"""
+
 from django import template
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..content import MATCH_ALL, MATCH_ANY, matches, segments_from_context
+from ..middleware import visitor_state
+
 register = template.Library()
+
+
+class SegmentNode(template.Node):
+    def __init__(self, slugs, match, nodelist_true, nodelist_false):
+        self.slugs, self.match = slugs, match
+        self.nodelist_true, self.nodelist_false = nodelist_true, nodelist_false
+
+    def render(self, context):
+        slugs = [slug.resolve(context) for slug in self.slugs]
+        match = self.match.resolve(context) if self.match else MATCH_ANY
+        chosen = (
+            self.nodelist_true
+            if matches(segments_from_context(context), slugs, match)
+            else (self.nodelist_false)
+        )
+        return chosen.render(context)
+
+
+@register.tag("segment")
+def do_segment(parser, token):
+    """Render the content when the visitor is in any (or all) of the given segments."""
+    tag_name, *bits = token.split_contents()
+    match = None
+    if bits and bits[-1].startswith("match="):
+        match = parser.compile_filter(bits.pop()[len("match=") :])
+        if match.is_var is False and match.resolve({}) not in (MATCH_ANY, MATCH_ALL):
+            raise template.TemplateSyntaxError(f'{tag_name}: match must be "any" or "all".')
+    if not bits:
+        raise template.TemplateSyntaxError(f"{tag_name} needs at least one segment slug.")
+    slugs = [parser.compile_filter(bit) for bit in bits]
+    nodelist_true = parser.parse(("else", "endsegment"))
+    nodelist_false = template.NodeList()
+    if parser.next_token().contents == "else":
+        nodelist_false = parser.parse(("endsegment",))
+        parser.delete_first_token()
+    return SegmentNode(slugs, match, nodelist_true, nodelist_false)
+
+
+@register.filter
+def in_segment(request, slug):
+    """``request|in_segment:"slug"``: the visitor is targeted by that segment."""
+    state = visitor_state(request)
+    return matches(state.segments if state else None, [slug])
 
 
 @register.simple_tag(takes_context=True)

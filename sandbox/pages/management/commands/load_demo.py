@@ -141,14 +141,56 @@ NEWS = [
 
 
 def hero(heading, text, button_text="", button_page=None, theme="harbour"):
+    """A hero block's value."""
+    return {
+        "heading": heading,
+        "text": text,
+        "button_text": button_text,
+        "button_page": button_page,
+        "theme": theme,
+    }
+
+
+def personalised_hero(products):
+    """The home page hero: a default and a variant for each demo audience."""
+
+    def variant(slug, *args, **kwargs):
+        return {"segments": [slug], "match": "any", "hide": False, "value": hero(*args, **kwargs)}
+
     return (
-        "hero",
+        "personalised_hero",
         {
-            "heading": heading,
-            "text": text,
-            "button_text": button_text,
-            "button_page": button_page,
-            "theme": theme,
+            "default": hero(
+                "Banking that keeps you afloat",
+                "Accounts, savings and investments from a bank that answers the phone.",
+                "Open a checking account",
+                products["checking-account"],
+            ),
+            "variants": [
+                variant(
+                    "college-students",
+                    "Welcome, campus newcomer",
+                    "A student account with a £2,000 interest-free overdraft and a railcard on us.",
+                    "Open your student account",
+                    products["student-account"],
+                    theme="sunrise",
+                ),
+                variant(
+                    "investors",
+                    "Your money, working harder",
+                    "Ready-made portfolios from £25 a month, with no platform fee in year one.",
+                    "Explore portfolios",
+                    products["investing"],
+                    theme="forest",
+                ),
+                variant(
+                    "checking-prospects",
+                    "Still banking elsewhere?",
+                    "Switch to Harbour in seven working days; we move your payments for you.",
+                    "Switch your account",
+                    products["checking-account"],
+                ),
+            ],
         },
     )
 
@@ -168,14 +210,18 @@ class Command(BaseCommand):
         products = {spec["slug"]: self.load_product(home, spec, interests) for spec in PRODUCTS}
         self.load_landing_page(home, products)
         self.load_news(home)
-        self.load_cart(home)
+        cart = self.load_cart(home)
         self.load_segments()
         home.body = [
-            hero(
-                "Banking that keeps you afloat",
-                "Accounts, savings and investments from a bank that answers the phone.",
-                "Open a checking account",
-                products["checking-account"],
+            personalised_hero(products),
+            (
+                "banner",
+                {
+                    "text": "Spend £100 in our shop and delivery is free.",
+                    "link_text": "Back to your cart",
+                    "link_page": cart,
+                    "audience": {"show_to": ["small-cart"], "hide_from": []},
+                },
             ),
             (
                 "paragraph",
@@ -256,12 +302,15 @@ class Command(BaseCommand):
             show_in_menus=False,
             intro="Show your student card at any branch and get a £50 welcome bonus.",
             body=[
-                hero(
-                    "Starting college?",
-                    "No monthly fees, an interest-free overdraft and a railcard on us.",
-                    "See the student account",
-                    products["student-account"],
-                    theme="sunrise",
+                (
+                    "hero",
+                    hero(
+                        "Starting college?",
+                        "No monthly fees, an interest-free overdraft and a railcard on us.",
+                        "See the student account",
+                        products["student-account"],
+                        theme="sunrise",
+                    ),
                 ),
             ],
         )
@@ -306,6 +355,7 @@ class Command(BaseCommand):
             products.append(product)
         cart.products = products
         cart.save_revision().publish()
+        return cart
 
     def load_segments(self):
         for spec in SEGMENTS:

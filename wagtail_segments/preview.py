@@ -1,0 +1,42 @@
+"""Preview as a segment: one Wagtail preview mode per segment a page's content uses."""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.fields import StreamField
+
+from .blocks import personalised_slugs
+from .middleware import force_segments
+
+SEGMENT_MODE_PREFIX = "segment:"
+
+
+def segments_used_by(instance):
+    """Slugs of the segments that personalised content on ``instance`` depends on."""
+    slugs = set()
+    for field in instance._meta.get_fields():
+        if isinstance(field, StreamField):
+            slugs |= personalised_slugs(field.stream_block, getattr(instance, field.name))
+    return slugs
+
+
+class PersonalisedPreviewMixin:
+    """Page (or snippet) mixin: preview the page as the default visitor or as each segment.
+
+    ``class HomePage(PersonalisedPreviewMixin, Page): ...``
+    """
+
+    @property
+    def preview_modes(self):
+        from .models import Segment
+
+        slugs = segments_used_by(self)
+        names = dict(Segment.objects.filter(slug__in=slugs).values_list("slug", "name"))
+        return [("", _("Default visitor"))] + [
+            (f"{SEGMENT_MODE_PREFIX}{slug}", _("As “%(segment)s”") % {"segment": names[slug]})
+            for slug in sorted(slugs, key=lambda slug: str(names.get(slug, slug)).lower())
+            if slug in names
+        ]
+
+    def serve_preview(self, request, mode_name):
+        slug = mode_name.removeprefix(SEGMENT_MODE_PREFIX) if mode_name else ""
+        force_segments(request, {slug} if slug else ())
+        return super().serve_preview(request, mode_name)
