@@ -30,6 +30,8 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 
 test: lint
+	@echo "== docs build (strict: broken links fail)"
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 	@echo "== pytest on SQLite"
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report --fail-under=80

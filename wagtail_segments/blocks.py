@@ -72,6 +72,7 @@ class SegmentsChoiceBlock(SlugReferencesMixin, blocks.MultipleChoiceBlock):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Segments"))
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         super().__init__(choices=segment_choices, **kwargs)
 
     class Meta:
