@@ -66,12 +66,21 @@ def test_only_post_is_allowed(visitor):
     assert visitor.put(URL, "{}", content_type="application/json").status_code == 405
 
 
-def test_csrf_is_enforced(pages):
+def test_cross_site_posts_are_refused_without_needing_a_csrf_token(pages):
+    """Cached pages carry no per-visitor token; JSON-only plus Sec-Fetch-Site guard instead."""
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER_UA)
     response = client.post(URL, '{"event": "a"}', content_type="application/json")
-    assert response.status_code == 403
+    assert response.status_code == 200
+    forged = client.post(
+        URL, '{"event": "a"}', content_type="application/json", HTTP_SEC_FETCH_SITE="cross-site"
+    )
+    assert forged.status_code == 403
+    assert "own pages" in forged.json()["error"]
+    # A plain HTML form (the only cross-site POST without a preflight) is refused too.
+    form = client.post(URL, "event=a", content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415
 
 
 @override_settings(WAGTAIL_SEGMENTS={"EVENTS_PER_MINUTE": 3})

@@ -209,22 +209,30 @@ class PersonalisedBlock(blocks.StructBlock):
             child_block = lookup.get_block(child_block)
         return cls(child_block, **kwargs)
 
-    def choose(self, value, context=None):
-        """The variant (a dict) this visitor gets, or None for the default."""
-        from .content import segments_from_context, winning_variant
+    def choose(self, value, segments):
+        """``(position, variant)`` this visitor gets; ``(0, None)`` for the default."""
+        from .content import choose_variant
 
-        return winning_variant(segments_from_context(context), value["variants"])
+        return choose_variant(segments, value["variants"])
 
     def render(self, value, context=None):
-        variant = self.choose(value, context)
-        if variant is None:
-            return self.child_block.render(value["default"], context)
-        if variant["hide"]:
-            return ""
-        return self.child_block.render(variant["value"], context)
+        from .content import is_held_out, record_impression, render_personalised
+
+        def render_for(segments):
+            position, variant = self.choose(value, segments)
+            if segments is not None:
+                held_out = not position and is_held_out(segments, value["variants"])
+                record_impression(context, self.name, position, held_out)
+            if variant is None:
+                return self.child_block.render(value["default"], context)
+            return "" if variant["hide"] else self.child_block.render(variant["value"], context)
+
+        return render_personalised(context, render_for)
 
     def get_api_representation(self, value, context=None):
-        variant = self.choose(value, context)
+        from .content import segments_from_context
+
+        _, variant = self.choose(value, segments_from_context(context))
         if variant is not None and variant["hide"]:
             return None
         chosen = value["default"] if variant is None else variant["value"]
@@ -264,11 +272,18 @@ class AudienceMixin(blocks.StructBlock):
         return blocks.BlockGroup(children, settings=settings)
 
     def render(self, value, context=None):
-        from .content import audience_allows, segments_from_context
+        from .content import audience_allows, render_personalised
 
-        if not audience_allows(segments_from_context(context), value.get("audience")):
-            return ""
-        return super().render(value, context)
+        audience = value.get("audience") or {}
+        if not (audience.get("show_to") or audience.get("hide_from")):
+            return super().render(value, context)
+
+        def render_for(segments):
+            if not audience_allows(segments, audience):
+                return ""
+            return super(AudienceMixin, self).render(value, context)
+
+        return render_personalised(context, render_for)
 
 
 def personalised_slugs(block, value):

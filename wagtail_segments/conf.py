@@ -12,6 +12,8 @@ from django.dispatch import receiver
 
 MIDDLEWARE_PATH = "wagtail_segments.middleware.SegmentsMiddleware"
 
+CACHE_MODES = ("private", "segments", "fragments")
+
 DEFAULTS = {
     # Cache alias holding compiled segment definitions (and the cache store).
     "CACHE_ALIAS": "default",
@@ -42,6 +44,10 @@ DEFAULTS = {
     # Path of a MaxMind GeoIP2/GeoLite2 Country database (needs the ``geoip`` extra),
     # used when no trusted header gives the country. Only the country is kept, never the IP.
     "GEOIP_DATABASE": None,
+    # How responses that used personalised content meet shared caches (docs: caching):
+    # "private" (never stored), "segments" (one copy per combination of the segments
+    # a page uses) or "fragments" (one copy for all; a script fills in the blocks).
+    "CACHE_MODE": "private",
     # Path prefixes the middleware leaves alone (the admin, STATIC_URL and MEDIA_URL always).
     "EXCLUDE_PATHS": [],
 }
@@ -56,6 +62,12 @@ def problems(user_settings):
         return [
             f"Unknown WAGTAIL_SEGMENTS setting(s): {', '.join(unknown)}. "
             f"Known settings: {', '.join(sorted(DEFAULTS))}."
+        ]
+    cache_mode = user_settings.get("CACHE_MODE", DEFAULTS["CACHE_MODE"])
+    if cache_mode not in CACHE_MODES:
+        return [
+            f"WAGTAIL_SEGMENTS['CACHE_MODE'] is {cache_mode!r}; "
+            f"use one of {', '.join(map(repr, CACHE_MODES))}."
         ]
     return []
 

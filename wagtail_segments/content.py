@@ -6,32 +6,72 @@ visitor is treated as belonging to no segment, so the default content shows.
 Every slug asked about is recorded on the ``SegmentSet`` for the caching layer.
 """
 
+from dataclasses import dataclass
+
+from django.utils.html import format_html
+
+from .caching import mode
 from .middleware import visitor_state
 
 MATCH_ANY, MATCH_ALL = "any", "all"
+FRAGMENT_ATTRIBUTE = "data-segments-fragment"
+
+
+@dataclass(frozen=True, slots=True)
+class Impression:
+    """A personalised block shown to a visitor, for the stats layer."""
+
+    page_id: int | None
+    block: str  # the block's name in its parent block
+    variant: int  # position of the variant shown, from 1; 0 for the default
+    held_out: bool = False  # the default was shown because the visitor is in a holdout
+
+
+def state_from_context(context):
+    request = (context or {}).get("request")
+    return visitor_state(request) if request is not None else None
 
 
 def segments_from_context(context):
     """The ``SegmentSet`` of the request being rendered, or None."""
-    request = (context or {}).get("request")
-    state = visitor_state(request) if request is not None else None
+    state = state_from_context(context)
     return state.segments if state is not None else None
 
 
-def matches(segments, slugs, match=MATCH_ANY):
+def matches(segments, slugs, match=MATCH_ANY, judge="is_targeted"):
     """Whether the visitor is targeted by ``slugs`` (any or all of them)."""
     if segments is None or not slugs:
         return False
-    verdicts = (segments.is_targeted(slug) for slug in slugs)
+    verdicts = (getattr(segments, judge)(slug) for slug in slugs)
     return all(verdicts) if match == MATCH_ALL else any(verdicts)
 
 
-def winning_variant(segments, variants):
-    """The first variant (in editor order) whose segments target the visitor, or None."""
-    for variant in variants:
+def choose_variant(segments, variants):
+    """``(position, variant)`` of the first variant (in editor order) targeting the visitor.
+
+    ``(0, None)`` means the default content.
+    """
+    for position, variant in enumerate(variants, start=1):
         if matches(segments, variant.get("segments") or (), variant.get("match", MATCH_ANY)):
-            return variant
-    return None
+            return position, variant
+    return 0, None
+
+
+def is_held_out(segments, variants):
+    """Whether a variant would have won but for the visitor being in a holdout."""
+    return any(
+        matches(segments, variant.get("segments") or (), variant.get("match"), "is_member")
+        for variant in variants
+    )
+
+
+def record_impression(context, block_name, position, held_out=False):
+    state = state_from_context(context)
+    if state is not None:
+        page = context.get("page")
+        state.impressions.append(
+            Impression(getattr(page, "pk", None), block_name or "", position, held_out)
+        )
 
 
 def audience_allows(segments, audience):
@@ -45,3 +85,29 @@ def audience_allows(segments, audience):
     if hide_from and matches(segments, hide_from):
         return False
     return not show_to or matches(segments, show_to)
+
+
+def render_personalised(context, render_for):
+    """Render content that depends on the visitor's segments.
+
+    ``render_for(segments)`` renders for a ``SegmentSet``, or for the default
+    visitor when given None. In the fragment cache mode the page gets the
+    default content in a placeholder, and the fragment endpoint, rendering
+    the same page for the visitor, collects what fills each placeholder.
+    """
+    state = state_from_context(context)
+    if state is None:
+        return render_for(None)
+    if state.fragments is not None:  # the fragment endpoint is rendering
+        html = render_for(state.segments)
+        state.fragments.append(html)
+        return html
+    if mode() == "fragments" and state.segments.forced is None:
+        state.placeholders += 1
+        return format_html(
+            '<div {}="{}" style="display: contents">{}</div>',
+            FRAGMENT_ATTRIBUTE,
+            state.placeholders - 1,
+            render_for(None),
+        )
+    return render_for(state.segments)

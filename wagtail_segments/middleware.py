@@ -10,10 +10,9 @@ from functools import cache
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject, cached_property
 
-from . import privacy
+from . import caching, privacy
 from .conf import segments_settings
 from .engine import SegmentSet
 from .profile import VisitorProfile
@@ -28,6 +27,10 @@ class VisitorState:
 
     def __init__(self, request):
         self.request = request
+        self.page_id = None  # the page whose view this request recorded
+        self.impressions = []  # ``content.Impression`` of each personalised block shown
+        self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
+        self.fragments = None  # the fragment endpoint's list of each block's HTML
 
     @cached_property
     def trackable(self):
@@ -66,13 +69,19 @@ class VisitorState:
         return "segments" in self.__dict__ and bool(self.segments.asked)
 
     def finish(self, response):
+        # A page served with fragment placeholders is for every visitor: the
+        # fragment request that fills them in records this visitor's view.
         if self.profile_loaded and self.profile.changed and self.may_store:
-            self.store.save(self.request, response, self.profile)
-            self.profile.changed = False
-        if self.personalised:
+            if not self.placeholders:
+                self.store.save(self.request, response, self.profile)
+                self.profile.changed = False
+        if not self.personalised:
+            return
+        if caching.mode() == "segments":
+            caching.after_view(self.request, response, self, sets_cookie=bool(response.cookies))
+        else:
             # Another visitor must never get this copy from a shared cache.
-            patch_vary_headers(response, ("Cookie",))
-            patch_cache_control(response, private=True)
+            caching.mark_private(response)
 
     def erase(self, response):
         """Forget this visitor: delete the stored profile and start afresh."""
@@ -127,6 +136,8 @@ class SegmentsMiddleware:
         if is_excluded(request.path_info):
             return self.get_response(request)
         state = attach_state(request)
+        if caching.mode() == "segments":
+            caching.before_view(request, state)
         response = self.get_response(request)
         state.finish(response)
         return response

@@ -1,13 +1,16 @@
-"""Public endpoints: front-end events and erasing one's own profile."""
+"""Public endpoints: front-end events, the visitor's segments, fragments, erasing a profile."""
 
 import json
 import re
 
 from django.core.cache import caches
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from wagtail.views import serve
 
 from .conf import segments_settings
 from .middleware import visitor_state
@@ -20,6 +23,13 @@ RATE_WINDOW_SECONDS = 60
 
 def _error(status, message):
     return JsonResponse({"error": message}, status=status)
+
+
+def _private(data):
+    """A JSON answer about this visitor that no cache may keep."""
+    response = JsonResponse(data)
+    add_never_cache_headers(response)
+    return response
 
 
 def _rate_limited(profile):
@@ -55,12 +65,21 @@ def parse_event(body):
     return name, count
 
 
+@csrf_exempt
 @require_POST
 def track_event_view(request):
-    """Record a front-end event: ``POST {"event": "newsletter-signup", "count": 1}``."""
+    """Record a front-end event: ``POST {"event": "newsletter-signup", "count": 1}``.
+
+    CSRF tokens are not needed, so cached pages need no per-visitor token:
+    only ``application/json`` is accepted, which a browser sends across
+    sites only after a CORS preflight this endpoint never grants, and a
+    browser's own cross-site label (``Sec-Fetch-Site``) is refused outright.
+    """
     state = visitor_state(request)
     if state is None:
         return _error(404, "Personalisation is not enabled for this path.")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return _error(403, "Events are accepted from this site's own pages only.")
     if len(request.body) > MAX_BODY_BYTES:
         return _error(413, f"The body is over {MAX_BODY_BYTES} bytes.")
     if request.content_type != "application/json":
@@ -95,3 +114,54 @@ def erase_profile_view(request):
     if state is not None:
         state.erase(response)
     return response
+
+
+@require_GET
+def segments_view(request):
+    """The visitor's segments, for a decoupled front-end: ``GET → {"segments": [...]}``.
+
+    Lists the segments whose content targets the visitor (members outside
+    the holdout), in priority order, and those where the visitor is held out.
+    """
+    state = visitor_state(request)
+    if state is None:
+        return _error(404, "Personalisation is not enabled for this path.")
+    segments = state.segments
+    members = list(segments)
+    return _private(
+        {
+            "segments": [
+                {"slug": segment.slug, "name": segment.name}
+                for segment in members
+                if segments.is_targeted(segment.slug)
+            ],
+            "held_out": [s.slug for s in members if segments.is_held_out(s.slug)],
+        }
+    )
+
+
+@require_GET
+def fragments_view(request):
+    """The personalised blocks of a page, for the fragment cache mode.
+
+    ``GET ?path=/some/page/`` serves that page for this visitor as Wagtail
+    would (routing, privacy, live content only), collecting the HTML of each
+    personalised block in page order: ``{"fragments": ["<div>…", …]}``. The
+    view of the page is recorded here, not on the cached page.
+    """
+    state = visitor_state(request)
+    if state is None:
+        return _error(404, "Personalisation is not enabled for this path.")
+    path = request.GET.get("path", "")
+    if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
+        return _error(400, "Give the page's path, starting with a single /.")
+    state.fragments = []
+    try:
+        response = serve(request, path.lstrip("/"))
+    except Http404:
+        return _error(404, "No live page has that path.")
+    if hasattr(response, "render"):
+        response.render()
+    if response.status_code != 200 or not isinstance(response, HttpResponse):
+        return _error(403, "That page is not open to this visitor.")
+    return _private({"fragments": state.fragments})

@@ -37,7 +37,7 @@ def is_new_visit(profile, now):
     return unix(now) - profile.last_seen > timeout
 
 
-def record_page_view(request, page, profile, scoring, now=None):
+def record_page_view(request, page_id, profile, scoring, now=None):
     """Count a page view and give its interest points, starting a visit when due.
 
     A visit starts after VISIT_TIMEOUT_MINUTES without page views; its
@@ -49,12 +49,21 @@ def record_page_view(request, page, profile, scoring, now=None):
     if new_visit:
         profile.start_visit(
             now,
-            landing_page=page.pk,
+            landing_page=page_id,
             referrer=external_referrer(request),
             utm=utm_parameters(request),
         )
-    if profile.record_pageview(page.pk, now):
-        score_page_view(profile, scoring, page.pk, new_visit, now)
+    if profile.record_pageview(page_id, now):
+        score_page_view(profile, scoring, page_id, new_visit, now)
+
+
+def record_once(state, page_id):
+    """Record the view of ``page_id`` for this request, unless already recorded."""
+    if state.page_id == page_id:
+        return
+    state.page_id = page_id
+    if state.trackable:
+        record_page_view(state.request, page_id, state.profile, state.segments.definitions.scoring)
 
 
 def track_page_view(page, request, serve_args=None, serve_kwargs=None):
@@ -63,5 +72,4 @@ def track_page_view(page, request, serve_args=None, serve_kwargs=None):
     if state is None:
         return
     state.segments.page = page
-    if state.trackable:
-        record_page_view(request, page, state.profile, state.segments.definitions.scoring)
+    record_once(state, page.pk)

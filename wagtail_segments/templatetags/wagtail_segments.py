@@ -7,11 +7,11 @@
 """
 
 from django import template
-from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..caching import mode
 from ..content import MATCH_ALL, MATCH_ANY, matches, segments_from_context
 from ..middleware import visitor_state
 
@@ -61,14 +61,18 @@ def in_segment(request, slug):
     return matches(state.segments if state else None, [slug])
 
 
-@register.simple_tag(takes_context=True)
-def segments_script(context):
-    """The front-end event helper, with its endpoint and a CSRF cookie for it."""
-    request = context.get("request")
-    if request is not None:
-        get_token(request)
-    return format_html(
+@register.simple_tag
+def segments_script():
+    """The front-end helpers: events, and in the fragment cache mode, the fragment filler."""
+    html = format_html(
         '<script src="{}" data-event-url="{}" defer></script>',
         static("wagtail_segments/js/events.js"),
         reverse("wagtail_segments:event"),
     )
+    if mode() == "fragments":
+        html += format_html(
+            '<script src="{}" data-fragments-url="{}" defer></script>',
+            static("wagtail_segments/js/fragments.js"),
+            reverse("wagtail_segments:fragments"),
+        )
+    return html
