@@ -88,8 +88,10 @@ class ServerSideStore:
         return _profile(self.read(key)) if key else None
 
     def save(self, request, response, profile):
-        self.write(self.key(request) or profile.visitor_id, profile.to_data())
-        if not self.is_user_key(request):
+        key = self.key(request)
+        self.write(key or profile.visitor_id, profile.to_data())
+        if key is None:
+            # Set once: a response that sets no cookie can be shared by a cache.
             set_cookie(request, response, _sign(profile.visitor_id))
 
     def erase(self, request, response, profile):

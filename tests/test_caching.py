@@ -1,0 +1,238 @@
+"""Shared caches in front of personalised pages: the segment-keyed and fragment modes."""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.test import Client, override_settings
+from django.test.signals import template_rendered
+from wagtail.models import PageViewRestriction
+
+from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.testapp.models import PersonalisedPage, PlainPage
+from wagtail_segments import engine
+from wagtail_segments.caching import SEGMENTS_HEADER
+from wagtail_segments.models import Segment
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import CacheStore, _unsign
+
+COUNTRIES = ["FR", "DE", "GB", "US"]
+PAGE_CACHE = "pages"
+CACHE_MIDDLEWARE = [
+    "django.middleware.cache.UpdateCacheMiddleware",
+    *settings.MIDDLEWARE,
+    "django.middleware.cache.FetchFromCacheMiddleware",
+]
+CACHES = {
+    **settings.CACHES,
+    PAGE_CACHE: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}
+
+
+def offer(slug):
+    return {"segments": [slug], "match": "any", "hide": False, "value": f"offer-for-{slug}"}
+
+
+@pytest.fixture
+def offer_page(db):
+    caches["default"].clear()
+    engine.invalidate_definitions()
+    root = make_site_with_pages()["root"]
+    for country in COUNTRIES:
+        Segment.objects.create(
+            name=f"Visitors from {country}",
+            slug=country.lower(),
+            rules=[{"type": "country", "value": {"countries": [country]}}],
+        )
+    page = PersonalisedPage(
+        title="Offers",
+        slug="offers",
+        body=[
+            (
+                "offer",
+                {"default": "offer-default", "variants": [offer(c.lower()) for c in COUNTRIES]},
+            )
+        ],
+    )
+    root.add_child(instance=page)
+    return page
+
+
+def shown_offer(response):
+    return re.findall(r"offer-[a-z-]+", response.content.decode())
+
+
+def page_cache_entries():
+    return [key for key in caches[PAGE_CACHE]._cache if ".cache_page." in key]
+
+
+@pytest.fixture
+def renders():
+    """How many times the page template was rendered (a cache hit renders nothing)."""
+    seen = Counter()
+
+    def count(sender, template, **kwargs):
+        seen[template.name] += 1
+
+    template_rendered.connect(count)
+    yield seen
+    template_rendered.disconnect(count)
+
+
+@override_settings(
+    MIDDLEWARE=CACHE_MIDDLEWARE,
+    CACHES=CACHES,
+    CACHE_MIDDLEWARE_ALIAS=PAGE_CACHE,
+    CACHE_MIDDLEWARE_SECONDS=300,
+    WAGTAIL_SEGMENTS={
+        "CACHE_MODE": "segments",
+        "PROFILE_STORE": "cache",
+        "COUNTRY_HEADER": "CF-IPCountry",
+    },
+)
+def test_a_shared_cache_keeps_one_copy_per_segment_combination(offer_page, renders):
+    caches[PAGE_CACHE].clear()
+    wrong, served = [], Counter()
+    for number in range(200):
+        country = COUNTRIES[number % 4] if number % 10 else None  # every tenth: no segment
+        visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+        if country:
+            visitor.defaults["HTTP_CF_IPCOUNTRY"] = country
+        expected = f"offer-for-{country.lower()}" if country else "offer-default"
+        for _ in range(3):
+            response = visitor.get("/offers/")
+            assert response.status_code == 200
+            if shown_offer(response) != [expected]:
+                wrong.append((number, country, shown_offer(response)))
+            served[expected] += 1
+    assert wrong == []
+    assert set(served) == {"offer-default", *(f"offer-for-{c.lower()}" for c in COUNTRIES)}
+    # One entry per combination the page uses: each country's segment, and none.
+    assert len(page_cache_entries()) == 5
+    # The cache did the serving: most of the 600 requests never reached the template.
+    assert renders["testapp/personalised_page.html"] < 30
+
+
+@override_settings(
+    MIDDLEWARE=CACHE_MIDDLEWARE,
+    CACHES=CACHES,
+    CACHE_MIDDLEWARE_ALIAS=PAGE_CACHE,
+    WAGTAIL_SEGMENTS={
+        "CACHE_MODE": "segments",
+        "PROFILE_STORE": "cache",
+        "COUNTRY_HEADER": "CF-IPCountry",
+    },
+)
+def test_segment_keyed_responses_say_what_they_vary_on(offer_page):
+    caches[PAGE_CACHE].clear()
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="FR")
+    first = visitor.get("/offers/")
+    # The first response sets the visitor's cookies and teaches the URL: never stored.
+    assert "private" in first["Cache-Control"]
+    assert "fr" not in first.cookies["wagtail_segments_key"].value  # a digest, not slugs
+    second = visitor.get("/offers/")
+    assert SEGMENTS_HEADER in second["Vary"]
+    assert "Cookie" not in second["Vary"]
+    assert "private" not in second.get("Cache-Control", "")
+    assert "wagtail_segments_key" not in second.cookies  # unchanged, not set again
+    # Page views on cache hits still count: three requests, three page views.
+    visitor.get("/offers/")
+    visitor_id = _unsign(visitor.cookies["wagtail_segments"].value)
+    assert VisitorProfile.from_data(CacheStore().read(visitor_id)).pageviews == 3
+
+
+@override_settings(
+    MIDDLEWARE=CACHE_MIDDLEWARE,
+    CACHES=CACHES,
+    CACHE_MIDDLEWARE_ALIAS=PAGE_CACHE,
+    WAGTAIL_SEGMENTS={"CACHE_MODE": "segments", "PROFILE_STORE": "cache"},
+)
+def test_pages_without_personalised_content_keep_their_headers(offer_page):
+    caches[PAGE_CACHE].clear()
+    offer_page.get_parent().add_child(instance=PlainPage(title="About", slug="about"))
+    response = Client(HTTP_USER_AGENT=BROWSER_UA).get("/about/")
+    assert response.status_code == 200
+    assert SEGMENTS_HEADER not in response.get("Vary", "")
+    assert "private" not in response.get("Cache-Control", "")
+
+
+# -- fragments --------------------------------------------------------------------------------
+
+FRAGMENTS = {"CACHE_MODE": "fragments", "COUNTRY_HEADER": "CF-IPCountry"}
+
+
+@override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
+def test_fragment_mode_serves_one_cacheable_page_with_placeholders(offer_page):
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="DE")
+    response = visitor.get("/offers/")
+    html = response.content.decode()
+    assert 'data-segments-fragment="0"' in html
+    assert shown_offer(response) == ["offer-default"]
+    assert "js/fragments.js" in html and 'data-fragments-url="/personalisation/fragments/"' in html
+    # Nothing about this visitor: no Vary, not private, no cookie.
+    assert "Cookie" not in response.get("Vary", "")
+    assert "private" not in response.get("Cache-Control", "")
+    assert not response.cookies
+
+    fragments = visitor.get("/personalisation/fragments/", {"path": "/offers/"})
+    assert fragments.status_code == 200
+    assert fragments.json() == {"fragments": ["offer-for-de"]}
+    assert "no-store" in fragments["Cache-Control"]
+    # The fragment request recorded the page view, once.
+    profile = VisitorProfile.from_data(_unsign(fragments.cookies["wagtail_segments"].value))
+    assert profile.pageviews == 1
+
+
+@override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
+def test_the_fragment_endpoint_keeps_privacy_and_refuses_bad_paths(offer_page):
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+    PageViewRestriction.objects.create(
+        page=offer_page, restriction_type=PageViewRestriction.LOGIN
+    )
+    assert visitor.get("/personalisation/fragments/", {"path": "/offers/"}).status_code == 403
+    missing = visitor.get("/personalisation/fragments/", {"path": "/nowhere/"})
+    assert missing.status_code == 404
+    for path in ("", "offers/", "//evil.example/", "/" + "a" * 2001):
+        answer = visitor.get("/personalisation/fragments/", {"path": path})
+        assert answer.status_code == 400
+        assert "path" in answer.json()["error"]
+    offer_page.unpublish()
+    assert visitor.get("/personalisation/fragments/", {"path": "/offers/"}).status_code == 404
+
+
+@override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_fragments_in_a_browser_fill_the_placeholders(offer_page, live_server, chromium):
+    context = chromium.new_context(
+        user_agent=BROWSER_UA, extra_http_headers={"CF-IPCountry": "GB"}
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/offers/")
+    page.wait_for_function("document.body.innerText.includes('offer-for-gb')")
+    assert "offer-default" not in page.inner_text("main")
+    context.close()
+
+
+def test_the_segments_endpoint_lists_the_visitors_segments(offer_page):
+    with override_settings(WAGTAIL_SEGMENTS={"COUNTRY_HEADER": "CF-IPCountry"}):
+        response = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="US").get(
+            "/personalisation/segments/"
+        )
+    assert response.status_code == 200
+    assert response.json() == {
+        "segments": [{"slug": "us", "name": "Visitors from US"}],
+        "held_out": [],
+    }
+    assert "no-store" in response["Cache-Control"]
+    Segment.objects.filter(slug="us").update(holdout_percent=100)
+    engine.invalidate_definitions()
+    with override_settings(WAGTAIL_SEGMENTS={"COUNTRY_HEADER": "CF-IPCountry"}):
+        held = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="US").get(
+            "/personalisation/segments/"
+        )
+    assert json.loads(held.content) == {"segments": [], "held_out": ["us"]}
+    assert Client().post("/personalisation/segments/").status_code == 405
