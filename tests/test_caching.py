@@ -189,9 +189,7 @@ def test_fragment_mode_serves_one_cacheable_page_with_placeholders(offer_page):
 @override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
 def test_the_fragment_endpoint_keeps_privacy_and_refuses_bad_paths(offer_page):
     visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
-    PageViewRestriction.objects.create(
-        page=offer_page, restriction_type=PageViewRestriction.LOGIN
-    )
+    PageViewRestriction.objects.create(page=offer_page, restriction_type=PageViewRestriction.LOGIN)
     assert visitor.get("/personalisation/fragments/", {"path": "/offers/"}).status_code == 403
     missing = visitor.get("/personalisation/fragments/", {"path": "/nowhere/"})
     assert missing.status_code == 404
@@ -207,9 +205,7 @@ def test_the_fragment_endpoint_keeps_privacy_and_refuses_bad_paths(offer_page):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_fragments_in_a_browser_fill_the_placeholders(offer_page, live_server, chromium):
-    context = chromium.new_context(
-        user_agent=BROWSER_UA, extra_http_headers={"CF-IPCountry": "GB"}
-    )
+    context = chromium.new_context(user_agent=BROWSER_UA, extra_http_headers={"CF-IPCountry": "GB"})
     page = context.new_page()
     page.goto(f"{live_server.url}/offers/")
     page.wait_for_function("document.body.innerText.includes('offer-for-gb')")

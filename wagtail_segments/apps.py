@@ -13,11 +13,27 @@ class WagtailSegmentsAppConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from .engine import invalidate_after_change
-        from .models import Interest, ManualMember, PageInterest, Segment
+        from .models import (
+            Interest,
+            ManualMember,
+            PageExperience,
+            PageInterest,
+            Placement,
+            PlacementPage,
+            Segment,
+        )
         from .rules import builtin  # noqa: F401  (registers the built-in rules)
 
-        # Compiled definitions (segments and scoring) follow every change they rest on.
-        for model in (Segment, Interest, ManualMember, PageInterest):
+        # The compiled definitions follow every change they rest on.
+        for model in (
+            Segment,
+            Interest,
+            ManualMember,
+            PageInterest,
+            Placement,
+            PlacementPage,
+            PageExperience,
+        ):
             post_save.connect(invalidate_after_change, sender=model)
             post_delete.connect(invalidate_after_change, sender=model)
         page_published.connect(invalidate_after_change)

@@ -79,9 +79,22 @@ class CompiledSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledPlacement:
+    pk: int
+    page_ids: frozenset
+    page_type_ids: frozenset
+    content: list  # the stored stream
+
+    def applies_to(self, page):
+        return page.pk in self.page_ids or page.content_type_id in self.page_type_ids
+
+
+@dataclass(frozen=True, slots=True)
 class Definitions:
     segments: dict  # slug -> CompiledSegment, in priority order
     scoring: ScoringRules = field(default_factory=ScoringRules)
+    placements: dict = field(default_factory=dict)  # slot -> (CompiledPlacement, ...)
+    experiences: dict = field(default_factory=dict)  # page id -> ((slug, page id), ...)
 
 
 def compile_rule(block_type, stored, where=""):
@@ -172,7 +185,42 @@ def compile_definitions():
         )
         for segment in Segment.objects.filter(enabled=True).order_by("-priority", "name", "pk")
     }
-    return Definitions(segments=segments, scoring=compile_scoring())
+    return Definitions(
+        segments=segments,
+        scoring=compile_scoring(),
+        placements=compile_placements(),
+        experiences=compile_experiences(),
+    )
+
+
+def compile_placements():
+    from .models import Placement
+
+    placements = {}
+    for placement in Placement.objects.filter(enabled=True).prefetch_related(
+        "placement_pages", "page_types"
+    ):
+        placements.setdefault(placement.slot, []).append(
+            CompiledPlacement(
+                pk=placement.pk,
+                page_ids=frozenset(item.page_id for item in placement.placement_pages.all()),
+                page_type_ids=frozenset(kind.pk for kind in placement.page_types.all()),
+                content=list(placement.content.raw_data),
+            )
+        )
+    return {slot: tuple(found) for slot, found in placements.items()}
+
+
+def compile_experiences():
+    from .models import PageExperience
+
+    experiences = {}
+    rows = PageExperience.objects.filter(segment__enabled=True).order_by("page_id", "sort_order")
+    for page_id, slug, alternate_id in rows.values_list(
+        "page_id", "segment__slug", "alternate_page_id"
+    ):
+        experiences.setdefault(page_id, []).append((slug, alternate_id))
+    return {page_id: tuple(found) for page_id, found in experiences.items()}
 
 
 # -- caching -------------------------------------------------------------------------------------

@@ -71,10 +71,10 @@ class VisitorState:
     def finish(self, response):
         # A page served with fragment placeholders is for every visitor: the
         # fragment request that fills them in records this visitor's view.
-        if self.profile_loaded and self.profile.changed and self.may_store:
-            if not self.placeholders:
-                self.store.save(self.request, response, self.profile)
-                self.profile.changed = False
+        changed = self.profile_loaded and self.profile.changed
+        if changed and self.may_store and not self.placeholders:
+            self.store.save(self.request, response, self.profile)
+            self.profile.changed = False
         if not self.personalised:
             return
         if caching.mode() == "segments":

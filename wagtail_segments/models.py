@@ -2,17 +2,28 @@
 
 import swapper
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from modelcluster.fields import ParentalKey
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel
-from wagtail.models import Orderable, ReferenceIndex
+from wagtail.fields import StreamField
+from wagtail.models import Orderable, ReferenceIndex, get_page_models
 from wagtail.search import index
 
+from .blocks import PlacementContentBlock
 from .fields import RulesField, stored_rules
+
+
+def page_content_types():
+    """Limit a choice of content types to page types."""
+    return models.Q(
+        pk__in=[ContentType.objects.get_for_model(model).pk for model in get_page_models()]
+    )
 
 
 class Segment(index.Indexed, models.Model):
@@ -275,3 +286,91 @@ class StoredProfile(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class Placement(index.Indexed, ClusterableModel):
+    """Personalised content editors place once on several pages, or on every page of a type.
+
+    A template shows the placements of its page with ``{% placements "slot" %}``.
+    """
+
+    name = models.CharField(_("name"), max_length=255)
+    slot = models.SlugField(
+        _("slot"),
+        max_length=50,
+        help_text=_(
+            'The place in the page templates, e.g. “banner” for {% placements "banner" %}.'
+        ),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    content = StreamField(PlacementContentBlock(), verbose_name=_("content"))
+    page_types = ParentalManyToManyField(
+        ContentType,
+        blank=True,
+        related_name="+",
+        verbose_name=_("page types"),
+        limit_choices_to=page_content_types,
+        help_text=_("Show on every page of these types (and on the pages chosen above)."),
+    )
+
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
+        ordering = ["slot", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PlacementPage(Orderable):
+    """A page a placement shows on."""
+
+    placement = ParentalKey(Placement, on_delete=models.CASCADE, related_name="placement_pages")
+    page = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("page"),
+    )
+
+    panels = [FieldPanel("page")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+
+    def __str__(self):
+        return str(self.page)
+
+
+class PageExperience(Orderable):
+    """Serve another page's content, at this page's URL, to a segment's visitors."""
+
+    page = ParentalKey(
+        swapper.get_model_name("wagtailcore", "Page"),
+        on_delete=models.CASCADE,
+        related_name="segment_experiences",
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="experiences", verbose_name=_("segment")
+    )
+    alternate_page = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("serve this page's content"),
+        help_text=_(
+            "Only while it is published, and only to visitors its privacy settings let in."
+        ),
+    )
+
+    panels = [FieldPanel("segment"), FieldPanel("alternate_page")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("experience")
+        verbose_name_plural = _("experiences")
+
+    def __str__(self):
+        return f"{self.segment}: {self.alternate_page}"

@@ -1,9 +1,11 @@
 """Admin screens: segments and interests as snippets under one "Personalisation" menu."""
 
+from django.forms import CheckboxSelectMultiple
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
+    InlinePanel,
     MultiFieldPanel,
     ObjectList,
     TabbedInterface,
@@ -11,7 +13,7 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from .models import Interest, Segment
+from .models import Interest, Placement, Segment
 
 
 class SegmentViewSet(SnippetViewSet):
@@ -91,8 +93,30 @@ class InterestViewSet(SnippetViewSet):
     ]
 
 
+class PlacementViewSet(SnippetViewSet):
+    model = Placement
+    icon = "doc-empty-inverse"
+    url_prefix = "personalisation/placements"
+    url_namespace = "wagtail_segments_placements"
+    list_display = ["name", "slot", "enabled"]
+    list_filter = ["slot", "enabled"]
+    search_fields = ["name"]
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("slot")]),
+        FieldPanel("content"),
+        MultiFieldPanel(
+            [
+                InlinePanel("placement_pages", label=_("Page"), heading=_("Pages")),
+                FieldPanel("page_types", widget=CheckboxSelectMultiple),
+                FieldPanel("enabled"),
+            ],
+            heading=_("Where it shows"),
+        ),
+    ]
+
+
 class PersonalisationViewSetGroup(SnippetViewSetGroup):
-    items = (SegmentViewSet, InterestViewSet)
+    items = (SegmentViewSet, InterestViewSet, PlacementViewSet)
     menu_label = _("Personalisation")
     menu_icon = "group"
     menu_name = "personalisation"

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from ..caching import mode
 from ..content import MATCH_ALL, MATCH_ANY, matches, segments_from_context
 from ..middleware import visitor_state
+from ..placements import render_placements
 
 register = template.Library()
 
@@ -76,3 +77,9 @@ def segments_script():
             reverse("wagtail_segments:fragments"),
         )
     return html
+
+
+@register.simple_tag(takes_context=True)
+def placements(context, slot):
+    """``{% placements "banner" %}``: the placements in that slot for the page being shown."""
+    return render_placements(context, slot)

@@ -1,0 +1,33 @@
+"""Placements: reusable personalised content shown on chosen pages and page types."""
+
+from django.utils.html import format_html_join
+
+from .middleware import visitor_state
+
+
+def placements_for(request, slot, page):
+    """The stored content of each enabled placement in ``slot`` that applies to ``page``."""
+    from .engine import load_definitions
+
+    state = visitor_state(request) if request is not None else None
+    definitions = state.segments.definitions if state is not None else load_definitions()
+    return [
+        placement.content
+        for placement in definitions.placements.get(slot, ())
+        if page is not None and placement.applies_to(page)
+    ]
+
+
+def render_placements(context, slot):
+    from .models import Placement
+
+    stream_block = Placement._meta.get_field("content").stream_block
+    rendered = (
+        stream_block.render(stream_block.to_python(content), context.flatten())
+        for content in placements_for(context.get("request"), slot, context.get("page"))
+    )
+    return format_html_join(
+        "",
+        '<div class="segments-placement" data-placement="{}">{}</div>',
+        ((slot, html) for html in rendered),
+    )
