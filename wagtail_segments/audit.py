@@ -64,6 +64,7 @@ class Audit:
             self.problems.append(message % values)
 
     def check_variants(self, variants, where):
+        variants = list(variants)
         for position, variant in enumerate(variants, start=1):
             label = _("%(where)s, variant %(position)s") % {"where": where, "position": position}
             self.check_segments(variant["segments"] or (), label)
