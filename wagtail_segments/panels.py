@@ -1,4 +1,4 @@
-"""Page editor panels: the interest points a page gives its visitors."""
+"""Page editor panels: the interest points a page gives, and its experiences."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import InlinePanel
@@ -23,3 +23,17 @@ class InterestPointsMixin:
     """
 
     promote_panels = [*Page.promote_panels, interest_points_panel()]
+
+
+def experiences_panel(**kwargs):
+    """An inline panel for the page's experiences: other pages' content for segments."""
+    kwargs.setdefault("heading", _("Experiences"))
+    kwargs.setdefault("label", _("Experience"))
+    kwargs.setdefault(
+        "help_text",
+        _(
+            "Visitors in a segment get another page's content at this page's address. "
+            "The first experience whose segment matches wins."
+        ),
+    )
+    return InlinePanel("segment_experiences", **kwargs)

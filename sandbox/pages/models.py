@@ -14,7 +14,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from wagtail_segments.api import set_attribute
-from wagtail_segments.panels import InterestPointsMixin
+from wagtail_segments.panels import InterestPointsMixin, experiences_panel
 from wagtail_segments.preview import PersonalisedPreviewMixin
 
 from .blocks import ContentBlock
@@ -58,7 +58,11 @@ class ProductPage(InterestPointsMixin, Page):
         FieldPanel("headline_rate"),
         FieldPanel("body"),
     ]
-    promote_panels = [*InterestPointsMixin.promote_panels, FieldPanel("tags")]
+    promote_panels = [
+        *InterestPointsMixin.promote_panels,
+        experiences_panel(),
+        FieldPanel("tags"),
+    ]
     search_fields = [*Page.search_fields, index.SearchField("summary")]
     parent_page_types = ["pages.HomePage"]
     subpage_types = []

@@ -5,13 +5,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
 from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
-from wagtail_segments.models import Interest, PageInterest, Segment
+from wagtail_segments.models import Interest, PageExperience, PageInterest, Placement, Segment
 
 DEMO_USER = ("admin", "changeme")
 
@@ -151,6 +152,16 @@ def hero(heading, text, button_text="", button_page=None, theme="harbour"):
     }
 
 
+def banner(heading, text, page=None):
+    return {
+        "heading": heading,
+        "text": f"<p>{text}</p>",
+        "link_page": page,
+        "link_url": "",
+        "link_text": f"See {page.title.lower()}" if page else "",
+    }
+
+
 def personalised_hero(products):
     """The home page hero: a default and a variant for each demo audience."""
 
@@ -206,12 +217,14 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, no_user=False, **options):
         interests = self.load_interests()
+        self.load_segments()
         home = self.load_home()
         products = {spec["slug"]: self.load_product(home, spec, interests) for spec in PRODUCTS}
         self.load_landing_page(home, products)
+        self.load_student_savings(home, products)
         self.load_news(home)
         cart = self.load_cart(home)
-        self.load_segments()
+        self.load_placement(products)
         home.body = [
             personalised_hero(products),
             (
@@ -315,6 +328,79 @@ class Command(BaseCommand):
             ],
         )
         page.save_revision().publish()
+
+    def load_student_savings(self, home, products):
+        """College students asking for the savings page get this page's content instead."""
+        page = self.child(
+            home,
+            LandingPage,
+            "student-savings",
+            title="Savings for students",
+            show_in_menus=False,
+            intro="Put your loan instalments to work between terms.",
+            body=[
+                (
+                    "hero",
+                    hero(
+                        "Saver for students: 4.1 % on your first £2,000",
+                        "Pay in and take out as often as you like; no minimum balance.",
+                        "See the student account",
+                        products["student-account"],
+                        theme="sunrise",
+                    ),
+                ),
+            ],
+        )
+        page.save_revision().publish()
+        savings = products["savings"]
+        savings.segment_experiences = [
+            PageExperience(segment=Segment.objects.get(slug="college-students"), alternate_page=page)
+        ]
+        savings.save_revision().publish()
+
+    def load_placement(self, products):
+        """A banner on every product page, personalised for students and investors."""
+        placement, _created = Placement.objects.update_or_create(
+            name="Product page banner",
+            defaults={
+                "slot": "banner",
+                "content": [
+                    (
+                        "banner",
+                        {
+                            "default": banner(
+                                "Questions? Talk to us.",
+                                "Book a call with an adviser, any weekday until 8 pm.",
+                            ),
+                            "variants": [
+                                {
+                                    "segments": ["college-students"],
+                                    "match": "any",
+                                    "hide": False,
+                                    "value": banner(
+                                        "Students get a £50 welcome bonus",
+                                        "Open a student account this term.",
+                                        products["student-account"],
+                                    ),
+                                },
+                                {
+                                    "segments": ["investors"],
+                                    "match": "any",
+                                    "hide": False,
+                                    "value": banner(
+                                        "Free portfolio review",
+                                        "Half an hour with an adviser, on us.",
+                                        products["investing"],
+                                    ),
+                                },
+                            ],
+                        },
+                    )
+                ],
+            },
+        )
+        placement.page_types.set([ContentType.objects.get_for_model(ProductPage)])
+        placement.save()
 
     def load_news(self, home):
         index = self.child(
