@@ -72,3 +72,50 @@ def test_the_event_helper_records_a_click(live_server, demo_site, browser_page):
     profile = VisitorProfile.from_data(_unsign(cookie["value"]))
     assert profile.events == {"brochure-savings": 1}
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+
+def test_editor_edits_a_variant_and_previews_the_page_as_two_segments(
+    live_server, demo_site, editor, browser_page, screenshot
+):
+    from pages.models import HomePage
+
+    page = browser_page
+    log_in(page, live_server)
+    home = HomePage.objects.get()
+    page.goto(f"{live_server.url}/admin/pages/{home.pk}/edit/")
+
+    # Variants are collapsed, each summarised by its segments.
+    def variant_heading(summary):
+        return page.locator("[data-panel-heading-text]", has_text=summary)
+
+    variant_heading("For College students").scroll_into_view_if_needed()
+    assert variant_heading("For Investors").is_visible()
+    variant_heading("For College students").click()
+    heading = page.get_by_label("Heading").nth(1)  # the default's heading comes first
+    heading.fill("Freshers: a railcard on us")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_selector(".messages .success")
+
+    # Preview as each segment: the preview panel offers one mode per segment used.
+    page.get_by_role("button", name="Toggle preview").click()
+    modes = page.locator("#id_preview_mode")
+    options = modes.locator("option").all_inner_texts()
+    assert options[0] == "Default visitor"
+    assert "As “College students”" in options and "As “Investors”" in options
+    iframe = page.frame_locator("#w-preview-iframe")
+
+    expect_heading(iframe, "Banking that keeps you afloat")  # the default visitor's
+    modes.select_option(label="As “College students”")
+    expect_heading(iframe, "Freshers: a railcard on us")
+    screenshot("as-students")
+    modes.select_option(label="As “Investors”")
+    expect_heading(iframe, "Your money, working harder")
+    screenshot("as-investors")
+    # The draft is not live: visitors still get the published page.
+    assert "Freshers" not in browser_page.context.request.get(f"{live_server.url}/").text()
+
+
+def expect_heading(iframe, text):
+    from playwright.sync_api import expect
+
+    expect(iframe.locator("h1").first).to_have_text(text, timeout=10_000)

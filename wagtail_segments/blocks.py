@@ -187,7 +187,12 @@ class PersonalisedBlock(blocks.StructBlock):
         super().__init__(
             [
                 ("default", copy.deepcopy(child_block)),
-                ("variants", VariantListBlock(VariantBlock(child_block), label=_("Variants"))),
+                (
+                    "variants",
+                    VariantListBlock(
+                        VariantBlock(child_block), label=_("Variants"), collapsed=True
+                    ),
+                ),
             ],
             **kwargs,
         )

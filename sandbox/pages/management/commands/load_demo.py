@@ -354,7 +354,9 @@ class Command(BaseCommand):
         page.save_revision().publish()
         savings = products["savings"]
         savings.segment_experiences = [
-            PageExperience(segment=Segment.objects.get(slug="college-students"), alternate_page=page)
+            PageExperience(
+                segment=Segment.objects.get(slug="college-students"), alternate_page=page
+            )
         ]
         savings.save_revision().publish()
 
