@@ -1,7 +1,9 @@
 """Test data builders."""
 
 import wagtail_factories
-from wagtail.models import Page, Site
+from django.conf import settings
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from tests.testapp.models import PlainPage
 
@@ -19,7 +21,12 @@ class PlainPageFactory(wagtail_factories.PageFactory):
 
 def make_site_with_pages(*slugs):
     """A default site whose root page has the given children; returns {slug: page}."""
-    root = PlainPageFactory(parent=Page.get_first_root_node(), title="Root", slug="root")
+    # A transactional test flushes what Wagtail's migrations created: the locale, the root.
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    tree_root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root"))
+    root = PlainPageFactory(parent=tree_root, title="Root", slug="root")
     Site.objects.all().delete()
     Site.objects.create(hostname="testserver", root_page=root, is_default_site=True)
     pages = {"root": root}

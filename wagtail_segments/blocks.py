@@ -184,9 +184,11 @@ class PersonalisedBlock(blocks.StructBlock):
 
     def __init__(self, child_block, **kwargs):
         self.child_block = child_block
+        default = copy.deepcopy(child_block)
+        default.label = _("Default")
         super().__init__(
             [
-                ("default", copy.deepcopy(child_block)),
+                ("default", default),
                 (
                     "variants",
                     VariantListBlock(

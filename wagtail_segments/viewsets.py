@@ -10,7 +10,7 @@ from wagtail.admin.panels import (
     ObjectList,
     TabbedInterface,
 )
-from wagtail.admin.ui.tables import StatusTagColumn
+from wagtail.admin.ui.tables import BooleanColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from .models import Interest, Placement, Segment
@@ -98,7 +98,7 @@ class PlacementViewSet(SnippetViewSet):
     icon = "doc-empty-inverse"
     url_prefix = "personalisation/placements"
     url_namespace = "wagtail_segments_placements"
-    list_display = ["name", "slot", "enabled"]
+    list_display = ["name", "slot", BooleanColumn("enabled", label=_("Enabled"))]
     list_filter = ["slot", "enabled"]
     search_fields = ["name"]
     panels = [
