@@ -42,6 +42,10 @@ test: lint
 		echo "== PostgreSQL not reachable at $(PG_URL): PostgreSQL pass skipped"; \
 	fi
 
+# On demand, not in CI: plain Wagtail against personalised pages (docs/concepts/performance.md).
+benchmark: $(BIN)/.installed
+	$(BIN)/python benchmarks/run.py --profile
+
 docs: $(BIN)/.installed
 	$(BIN)/mkdocs build --strict --site-dir build/docs
 

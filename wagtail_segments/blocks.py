@@ -128,6 +128,19 @@ class TextListBlock(blocks.FieldBlock):
 MATCH_CHOICES = [("any", _("Any of these segments")), ("all", _("All of these segments"))]
 
 
+class MatchBlock(blocks.ChoiceBlock):
+    """ "Any" or "all" of a variant's segments.
+
+    Loads without evaluating its choices: it runs for every variant a page shows.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=MATCH_CHOICES, default="any", label=_("Match"), **kwargs)
+
+    def normalize_choice(self, value):
+        return value if value in ("any", "all") else "any"
+
+
 class VariantBlock(blocks.StructBlock):
     """One variant: the segments it is for, and its content (or "hide")."""
 
@@ -135,10 +148,7 @@ class VariantBlock(blocks.StructBlock):
         super().__init__(
             [
                 ("segments", SegmentsChoiceBlock(help_text=_("Visitors in these segments..."))),
-                (
-                    "match",
-                    blocks.ChoiceBlock(choices=MATCH_CHOICES, default="any", label=_("Match")),
-                ),
+                ("match", MatchBlock()),
                 (
                     "hide",
                     blocks.BooleanBlock(

@@ -33,6 +33,7 @@ class PersonalisedPage(Page):
         [
             ("offer", PersonalisedBlock(blocks.CharBlock())),
             ("note", AudienceNoteBlock()),
+            ("text", blocks.CharBlock()),
         ],
         blank=True,
     )

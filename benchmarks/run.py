@@ -1,0 +1,347 @@
+"""Benchmark: a personalised Wagtail page against the same page without personalisation.
+
+    make benchmark                      # N = 0, 10, 100, 1000; writes benchmarks/results.*
+    .venv/bin/python benchmarks/run.py --segments 100 --requests 100 --profile
+
+For each N it defines N segments of 5 rules of mixed types, and builds a
+page with one personalised block for each segment it uses (at most 100, so
+N = 1,000 shows whether unused segments cost anything) plus plain content,
+and a control page with the same content as plain blocks. The control is
+served by a Django stack without SegmentsMiddleware: it is plain Wagtail.
+Requests alternate between the two pages in one run, in process, so the
+machine's drift hits both alike. It reports median latencies, their ratio,
+the throughput ratio (control time / personalised time for the same number
+of requests), SQL queries per request, and the profile cookie's size after
+1,000 page views.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+BROWSER_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+USED_AT_MOST = 100
+PLAIN_PARAGRAPHS = 20
+TOPICS = 10
+
+
+def set_up_django(database):
+    sys.path[:0] = [str(ROOT), str(ROOT / "sandbox")]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def rules_for(number):
+    """Five rules of mixed types; about one visitor in five matches some of them."""
+    return [
+        {"type": "utm", "value": {"parameter": "campaign", "value": f"campaign-{number}"}},
+        {"type": "visit_count", "value": {"operator": "gte", "count": number % 5 + 1}},
+        {"type": "device", "value": {"device_type": "desktop"}},
+        {
+            "type": "interest_score",
+            "value": {"interest": f"topic-{number % TOPICS}", "operator": "gte", "score": 10},
+        },
+        {"type": "referrer", "value": {"match": "contains", "value": f"partner{number}.example"}},
+    ]
+
+
+class Scenario:
+    """The segments, the two pages and the two Django stacks for one N."""
+
+    def __init__(self, segments):
+        from django.conf import settings
+        from django.test import Client, override_settings
+        from wagtail.models import Page
+
+        from tests.factories import make_site_with_pages
+        from wagtail_segments import engine
+        from wagtail_segments.models import Interest, PageInterest, Segment
+
+        Segment.objects.all().delete()
+        Interest.objects.all().delete()
+        interests = [
+            Interest.objects.create(name=f"Topic {n}", slug=f"topic-{n}") for n in range(TOPICS)
+        ]
+        Segment.objects.bulk_create(
+            Segment(
+                name=f"Segment {n}",
+                slug=f"segment-{n}",
+                match="all" if n % 2 else "any",
+                rules=rules_for(n),
+            )
+            for n in range(segments)
+        )
+        self.segments, self.used = segments, min(segments, USED_AT_MOST)
+        Page.objects.filter(depth=2).delete()  # the previous scenario's site
+        root = make_site_with_pages()["root"]
+        self.personalised = self.add_page(root, "personalised", personalised=True)
+        self.control = self.add_page(root, "control", personalised=False)
+        for page in (self.personalised, self.control):
+            PageInterest.objects.create(page=page, interest=interests[0], points=5)
+        self.more_pages = [self.add_page(root, f"page-{n}", personalised=False) for n in range(30)]
+        for n, page in enumerate(self.more_pages):
+            PageInterest.objects.create(page=page, interest=interests[n % TOPICS], points=3)
+        engine.invalidate_definitions()
+        problems = [
+            rule.error
+            for segment in engine.load_definitions().segments.values()
+            for rule in segment.rules
+            if rule.error
+        ]
+        assert not problems, f"The scenario's rules do not validate: {problems[:3]}"
+
+        self.client = Client(HTTP_USER_AGENT=BROWSER_UA)
+        # The control's stack: the same settings without the package's middleware. A
+        # client's handler loads its middleware on its first request, and keeps it.
+        plain = [m for m in settings.MIDDLEWARE if "wagtail_segments" not in m]
+        with override_settings(MIDDLEWARE=plain):
+            self.plain_client = Client(HTTP_USER_AGENT=BROWSER_UA)
+            self.plain_client.get(self.control.url)
+
+    def new_client(self):
+        """A client for a visitor the site has never seen (the package's stack)."""
+        from django.test import Client
+
+        return Client(HTTP_USER_AGENT=BROWSER_UA)
+
+    def add_page(self, root, slug, personalised):
+        from tests.testapp.models import PersonalisedPage
+
+        body = []
+        for n in range(self.used):
+            text = f"Offer {n} for everyone"
+            if personalised:
+                variant = {
+                    "segments": [f"segment-{n}"],
+                    "match": "any",
+                    "hide": False,
+                    "value": f"Offer {n} for segment {n}",
+                }
+                body.append(("offer", {"default": text, "variants": [variant]}))
+            else:
+                body.append(("text", text))
+        body += [("text", f"Plain paragraph {n} of the page.") for n in range(PLAIN_PARAGRAPHS)]
+        return root.add_child(instance=PersonalisedPage(title=slug.title(), slug=slug, body=body))
+
+
+def timed(client, url):
+    start = time.perf_counter_ns()
+    response = client.get(url)
+    elapsed = time.perf_counter_ns() - start
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def returning_visitor(scenario):
+    """A visitor with history: a campaign visit and page views across the site."""
+    client = scenario.new_client()
+    client.get(scenario.more_pages[0].url, {"utm_campaign": "campaign-3"})
+    for page in scenario.more_pages[:12]:
+        client.get(page.url)
+    return client
+
+
+def measure(scenario, requests):
+    personalised_url, control_url = scenario.personalised.url, scenario.control.url
+    rows = {}
+    for visitor in ("new", "returning"):
+        with_package = returning_visitor(scenario) if visitor == "returning" else scenario.client
+        plain = scenario.plain_client
+        p_times, c_times = [], []
+        for n in range(requests + 10):
+            pairs = [(p_times, with_package, personalised_url), (c_times, plain, control_url)]
+            if n % 2:
+                pairs.reverse()  # alternate which goes first
+            for times, client, url in pairs:
+                if visitor == "new":
+                    client.cookies.clear()
+                elapsed = timed(client, url)
+                if n >= 10:  # the first rounds warm caches
+                    times.append(elapsed)
+        p_median, c_median = statistics.median(p_times), statistics.median(c_times)
+        rows[visitor] = {
+            "control_ms": round(c_median / 1e6, 3),
+            "personalised_ms": round(p_median / 1e6, 3),
+            "latency_ratio": round(p_median / c_median, 3),
+            "throughput_ratio": round(sum(c_times) / sum(p_times), 3),
+            "requests": requests,
+        }
+    return rows
+
+
+def queries_per_request(scenario):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    visitor, plain = returning_visitor(scenario), scenario.plain_client
+    counts = {}
+    for name, client, url in (
+        ("control", plain, scenario.control.url),
+        ("personalised", visitor, scenario.personalised.url),
+    ):
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        counts[name] = len(captured)
+    return counts
+
+
+def cookie_size_after(scenario, page_views=1000):
+    from wagtail_segments.conf import segments_settings
+
+    client = scenario.new_client()
+    pages = [scenario.personalised, scenario.control, *scenario.more_pages]
+    for n in range(page_views):
+        query = {"utm_campaign": f"campaign-{n}"} if n % 50 == 0 else {}
+        client.get(pages[n % len(pages)].url, query)
+    morsel = client.cookies[segments_settings.COOKIE_NAME]
+    return len(f"{morsel.key}={morsel.value}")
+
+
+def profile(scenario, requests, out):
+    client = returning_visitor(scenario)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        client.get(scenario.personalised.url)
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).sort_stats("tottime")
+    stats.print_stats(45)
+    out.write_text(text.getvalue())
+    return out
+
+
+def markdown(results):
+    lines = [
+        "| Segments defined | Used by the page | Visitor | Control (ms) | Personalised (ms) "
+        "| Latency ratio | Throughput ratio | Queries control / personalised |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in results["runs"]:
+        for visitor, row in run["visitors"].items():
+            lines.append(
+                f"| {run['segments']} | {run['used']} | {visitor} | {row['control_ms']:.2f} "
+                f"| {row['personalised_ms']:.2f} | {row['latency_ratio']:.2f}× "
+                f"| {row['throughput_ratio']:.2f} "
+                f"| {run['queries']['control']} / {run['queries']['personalised']} |"
+            )
+    lines.append("")
+    lines.append(
+        f"Profile cookie after 1,000 page views: {results['cookie_bytes']} bytes "
+        "(name=value, budget 1,024)."
+    )
+    lines.append("")
+    lines.append("Targets:")
+    for target in results["targets"]:
+        lines.append(
+            f"- {'met' if target['met'] else 'MISSED'}: {target['what']} ({target['seen']})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def targets(runs, cookie_bytes):
+    by_n = {run["segments"]: run for run in runs}
+    found = []
+    if 100 in by_n:
+        worst = max(row["latency_ratio"] for row in by_n[100]["visitors"].values())
+        found.append(
+            {
+                "what": "≤ 10 % slower at 100 segments",
+                "met": worst <= 1.10,
+                "seen": f"worst latency ratio {worst:.2f}",
+            }
+        )
+    added = max(run["queries"]["personalised"] - run["queries"]["control"] for run in runs)
+    found.append(
+        {"what": "zero added SQL queries", "met": added <= 0, "seen": f"at most {added} added"}
+    )
+    if 100 in by_n and 1000 in by_n:
+        ratios = [
+            by_n[1000]["visitors"][v]["latency_ratio"] / by_n[100]["visitors"][v]["latency_ratio"]
+            for v in by_n[100]["visitors"]
+        ]
+        found.append(
+            {
+                "what": "flat in unused segments (1,000 defined ≈ 100 defined, same page)",
+                "met": max(ratios) <= 1.05,
+                "seen": f"1,000 vs 100: ×{max(ratios):.2f} at worst",
+            }
+        )
+    found.append(
+        {
+            "what": "profile cookie ≤ 1 KB after 1,000 page views",
+            "met": cookie_bytes <= 1024,
+            "seen": f"{cookie_bytes} bytes",
+        }
+    )
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, nargs="+", default=[0, 10, 100, 1000])
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--profile", action="store_true", help="profile N = 100 (or the last N)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        set_up_django(Path(scratch) / "benchmark.sqlite3")
+        from django.core.cache import cache
+
+        runs = []
+        for segments in options.segments:
+            cache.clear()
+            scenario = Scenario(segments)
+            runs.append(
+                {
+                    "segments": segments,
+                    "used": scenario.used,
+                    "visitors": measure(scenario, options.requests),
+                    "queries": queries_per_request(scenario),
+                }
+            )
+            print(f"N = {segments}: {json.dumps(runs[-1]['visitors'])}", flush=True)
+        cookie_bytes = cookie_size_after(scenario)
+        results = {
+            "machine": f"{platform.machine()}, Python {platform.python_version()}",
+            "date": time.strftime("%Y-%m-%d"),
+            "runs": runs,
+            "cookie_bytes": cookie_bytes,
+            "targets": targets(runs, cookie_bytes),
+        }
+        options.output.mkdir(parents=True, exist_ok=True)
+        (options.output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (options.output / "results.md").write_text(markdown(results))
+        print(markdown(results))
+        if options.profile:
+            n = 100 if 100 in options.segments else options.segments[-1]
+            scenario = Scenario(n)
+            path = profile(scenario, options.requests, options.output / "profile.txt")
+            print(f"Profile of the personalised page at N = {n}: {path}")
+
+
+if __name__ == "__main__":
+    main()
