@@ -95,6 +95,26 @@ def test_without_a_request_the_default_shows():
     assert TEASER.render(TEASER.to_python(STORED), {}) == "Hello"
 
 
+def test_a_disabled_or_deleted_segment_falls_back_to_the_default(db):
+    readers = Segment.objects.create(
+        name="Readers", slug="readers", rules=[("pageviews", {"count": 0})]
+    )
+    stored = {"default": "Hello", "variants": [{"segments": ["readers"], "value": "Hi, reader"}]}
+    value = TEASER.to_python(stored)
+
+    def shown():
+        request = RequestFactory().get("/", headers={"user-agent": BROWSER_UA})
+        attach_state(request)
+        return TEASER.render(value, {"request": request})
+
+    assert shown() == "Hi, reader"
+    readers.enabled = False
+    readers.save()
+    assert shown() == "Hello"
+    readers.delete()
+    assert shown() == "Hello"
+
+
 def test_holdout_members_keep_the_default(db):
     Segment.objects.create(
         name="Readers", slug="readers", holdout_percent=100, rules=[("pageviews", {"count": 0})]
