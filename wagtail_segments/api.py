@@ -37,7 +37,7 @@ def add_score(request, interest_slug, points):
     """Give the visitor ``points`` towards an interest (a form sent, a download...)."""
     state = _state(request)
     if state.trackable:
-        state.profile.add_score(interest_slug, points, timezone.now())
+        state.profile.add_score(interest_slug, points, timezone.now(), source="code")
 
 
 def track_event(request, name, count=1):

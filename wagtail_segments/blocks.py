@@ -233,18 +233,24 @@ class PersonalisedBlock(blocks.StructBlock):
         return choose_variant(segments, value["variants"])
 
     def render(self, value, context=None):
-        from .content import is_held_out, record_impression, render_personalised
+        from .content import (
+            is_held_out,
+            mark_for_cockpit,
+            record_impression,
+            render_personalised,
+        )
 
         def render_for(segments):
             position, variant = self.choose(value, segments)
             if segments is not None:
                 held_out = not position and is_held_out(segments, value["variants"])
-                record_impression(context, self.name, position, held_out)
+                record_impression(context, self.name, variant, position, held_out)
             if variant is None:
                 return self.child_block.render(value["default"], context)
             return "" if variant["hide"] else self.child_block.render(variant["value"], context)
 
-        return render_personalised(context, render_for)
+        html = render_personalised(context, render_for)
+        return mark_for_cockpit(context, html)
 
     def get_api_representation(self, value, context=None):
         from .content import segments_from_context

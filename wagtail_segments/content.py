@@ -25,6 +25,7 @@ class Impression:
     block: str  # the block's name in its parent block
     variant: int  # position of the variant shown, from 1; 0 for the default
     held_out: bool = False  # the default was shown because the visitor is in a holdout
+    segments: tuple = ()  # the segments of the variant shown
 
 
 def state_from_context(context):
@@ -65,12 +66,13 @@ def is_held_out(segments, variants):
     )
 
 
-def record_impression(context, block_name, position, held_out=False):
+def record_impression(context, block_name, variant, position, held_out=False):
     state = state_from_context(context)
     if state is not None:
         page = context.get("page")
+        segments = tuple(variant.get("segments") or ()) if variant else ()
         state.impressions.append(
-            Impression(getattr(page, "pk", None), block_name or "", position, held_out)
+            Impression(getattr(page, "pk", None), block_name or "", position, held_out, segments)
         )
 
 
@@ -111,3 +113,15 @@ def render_personalised(context, render_for):
             render_for(None),
         )
     return render_for(state.segments)
+
+
+def mark_for_cockpit(context, html):
+    """For editors, mark a personalised block so the cockpit can point it out on the page."""
+    state = state_from_context(context)
+    if state is None or not state.impressions or not state.is_editor:
+        return html
+    return format_html(
+        '<div data-segments-block="{}" style="display: contents">{}</div>',
+        len(state.impressions) - 1,
+        html,
+    )

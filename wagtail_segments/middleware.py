@@ -14,6 +14,7 @@ from django.utils.functional import SimpleLazyObject, cached_property
 
 from . import caching, privacy
 from .conf import segments_settings
+from .editors import is_editor, view_as_slugs
 from .engine import SegmentSet
 from .profile import VisitorProfile
 from .stores import user_store, visitor_store
@@ -57,7 +58,18 @@ class VisitorState:
         segments = SegmentSet(self.request, self.profile)
         if is_bot(self.request.headers.get("User-Agent", "")):
             segments.forced = frozenset()  # bots get default content
+        elif self.viewing_as is not None:
+            segments.forced = self.viewing_as
         return segments
+
+    @cached_property
+    def is_editor(self):
+        return is_editor(self.request)
+
+    @cached_property
+    def viewing_as(self):
+        """The segments an editor is viewing the site as ("view as"), or None."""
+        return view_as_slugs(self.request)
 
     @property
     def profile_loaded(self):

@@ -24,6 +24,7 @@ MAX_SCORES = 12
 MAX_EVENTS = 12
 MAX_EVENT_DAYS = 8  # distinct days of counts kept per event
 MAX_ATTRIBUTES = 12
+MAX_LEDGER = 4  # the last score changes, with what caused them (for the cockpit)
 MAX_KEY_LENGTH = 40
 MAX_TEXT_LENGTH = 200
 MAX_VALUE_LENGTH = 120  # serialised length of one attribute value
@@ -59,6 +60,7 @@ class VisitorProfile:
         self.event_days = {}  # event name -> {day number: count}
         self.attributes = {}
         self.sticky = {}  # segment slug -> unix time membership ends
+        self.ledger = []  # [interest slug, points, source, unix time], newest last
         self.revision = 0
         self.changed = False
 
@@ -132,9 +134,17 @@ class VisitorProfile:
         self.touch()
         return first_in_visit
 
-    def add_score(self, interest_slug, points, now=None):
+    def add_score(self, interest_slug, points, now=None, source="code"):
+        """Add points to an interest; ``source`` says why ("page:12", "campaign:spring")."""
         now = unix(now)
         value = round(self._decayed(interest_slug, now) + float(points), 1)
+        entry = [
+            interest_slug[:MAX_KEY_LENGTH],
+            round(float(points), 1),
+            source[:MAX_KEY_LENGTH],
+            now,
+        ]
+        self.ledger = [*self.ledger, entry][-MAX_LEDGER:]
         self.raw_scores.pop(interest_slug, None)
         self.raw_scores[interest_slug] = [value, now]
         if len(self.raw_scores) > MAX_SCORES:
@@ -205,6 +215,7 @@ class VisitorProfile:
             "e": {name: list(map(list, days.items())) for name, days in self.event_days.items()},
             "a": self.attributes,
             "k": {slug: until for slug, until in self.sticky.items() if until > now},
+            "g": self.ledger,
         }
 
     @classmethod
@@ -242,9 +253,19 @@ class VisitorProfile:
             }
             profile.attributes = dict(list(dict(data["a"]).items())[-MAX_ATTRIBUTES:])
             profile.sticky = {_text(s, MAX_KEY_LENGTH): _count(u) for s, u in data["k"].items()}
+            profile.ledger = [
+                [
+                    _text(slug, MAX_KEY_LENGTH),
+                    float(points),
+                    _text(source, MAX_KEY_LENGTH),
+                    _count(when),
+                ]
+                for slug, points, source, when in data.get("g", [])[-MAX_LEDGER:]
+            ]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"malformed visitor profile: {error}") from error
-        if not all(math.isfinite(points) for points, _ in profile.raw_scores.values()):
+        points = [p for p, _ in profile.raw_scores.values()] + [e[1] for e in profile.ledger]
+        if not all(math.isfinite(p) for p in points):
             raise ValueError("malformed visitor profile: a score is not a finite number")
         return profile
 

@@ -79,12 +79,25 @@ def tagged_pages(tag_names):
 
 
 def score_page_view(profile, scoring, page_id, new_visit, now=None):
-    """Add the points a page view gives; the visit's source counts on its first page."""
+    """Add the points a page view gives; the visit's source counts on its first page.
+
+    Each source is written to the profile's ledger separately, so the cockpit
+    can say what moved a score.
+    """
     now = now or timezone.now()
-    points = dict(scoring.for_page(page_id))
+    sources = [(f"page:{page_id}", scoring.for_page(page_id))]
     if new_visit:
-        _add(points, scoring.for_referrer(profile.referrer))
-        _add(points, scoring.for_campaign(profile.utm.get("campaign")))
-    for slug, value in points.items():
-        profile.add_score(slug, value, now)
-    return points
+        campaign = profile.utm.get("campaign", "")
+        sources += [
+            (
+                f"referrer:{urlsplit(profile.referrer).hostname or ''}",
+                scoring.for_referrer(profile.referrer),
+            ),
+            (f"campaign:{campaign}", scoring.for_campaign(campaign)),
+        ]
+    total = {}
+    for source, points in sources:
+        for slug, value in points.items():
+            profile.add_score(slug, value, now, source=source)
+        _add(total, points)
+    return total

@@ -11,4 +11,5 @@ urlpatterns = [
     path("erase/", views.erase_profile_view, name="erase"),
     path("segments/", views.segments_view, name="segments"),
     path("fragments/", views.fragments_view, name="fragments"),
+    path("view-as/", views.view_as_view, name="view_as"),
 ]

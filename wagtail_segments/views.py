@@ -13,9 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.views import serve
 
 from .conf import segments_settings
+from .editors import is_editor, set_view_as, stop_view_as
 from .middleware import visitor_state
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
+SEGMENT_SLUG = re.compile(r"^[-A-Za-z0-9_]{1,100}$")
 MAX_BODY_BYTES = 1024
 MAX_EVENT_COUNT = 100
 RATE_WINDOW_SECONDS = 60
@@ -165,3 +167,29 @@ def fragments_view(request):
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return _error(403, "That page is not open to this visitor.")
     return _private({"fragments": state.fragments})
+
+
+def _back(request):
+    """A redirect to the form's ``next`` (a URL on this site), else to the home page."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    return HttpResponseRedirect(next_url)
+
+
+@require_POST
+def view_as_view(request):
+    """An editor views the site as members of the posted ``segment`` slugs; ``stop`` ends it."""
+    if not is_editor(request):
+        return _error(403, "Only users who may view segments can view the site as a segment.")
+    response = _back(request)
+    slugs = request.POST.getlist("segment")
+    if "stop" in request.POST or not slugs:
+        stop_view_as(response)
+    elif len(slugs) > 50 or not all(SEGMENT_SLUG.match(slug) for slug in slugs):
+        return _error(400, "Choose up to 50 segments by their slugs.")
+    else:
+        set_view_as(request, response, slugs)
+    return response

@@ -5,6 +5,7 @@ from wagtail.snippets.models import register_snippet
 
 from .audit import warn_editor
 from .experiences import serve_experience
+from .userbar import add_cockpit
 from .viewsets import PersonalisationViewSetGroup
 from .visits import track_page_view
 
@@ -15,3 +16,4 @@ hooks.register("before_serve_page", track_page_view)
 hooks.register("before_serve_page", serve_experience)
 hooks.register("before_edit_page", warn_editor)
 hooks.register("before_edit_snippet", warn_editor)
+hooks.register("construct_wagtail_userbar", add_cockpit)

@@ -1,0 +1,142 @@
+"""What the cockpit shows an editor about the visitor they are: profile, scores, segments, blocks.
+
+Everything is gathered for one request, for users allowed to view segments
+only; visitors never pay for it.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from wagtail.models import Page
+
+from .engine import SegmentSet
+from .middleware import visitor_state
+
+MAX_ATTRIBUTE_TEXT = 80
+
+
+@dataclass
+class ScoreRow:
+    slug: str
+    name: str
+    group: str
+    score: float
+    percent: int  # bar length, relative to the highest score
+    thresholds: list = field(default_factory=list)  # (segment name, threshold, points to go)
+
+
+def source_label(source, pages):
+    kind, _sep, ref = source.partition(":")
+    if kind == "page":
+        page = pages.get(int(ref)) if ref.isdigit() else None
+        return _("viewing “%(page)s”") % {"page": page.title if page else ref}
+    if kind == "referrer":
+        return _("arriving from %(site)s") % {"site": ref or _("another site")}
+    if kind == "campaign":
+        return _("campaign “%(campaign)s”") % {"campaign": ref}
+    return _("site code")
+
+
+def interest_thresholds(definitions, interest_slug, score):
+    """(segment name, threshold, points still needed) for each rule that tests this interest."""
+    found = []
+    for segment in definitions.segments.values():
+        for rule in segment.rules:
+            if rule.type != "interest_score" or rule.error:
+                continue
+            slug, operator, threshold = rule.value
+            if slug == interest_slug and operator in ("gte", "gt"):
+                found.append((segment.name, threshold, round(max(threshold - score, 0), 1)))
+    return found
+
+
+def score_rows(profile, definitions, interests):
+    scores = profile.scores
+    highest = max(scores.values(), default=0) or 1
+    rows = []
+    for slug, score in scores.items():
+        interest = interests.get(slug)
+        rows.append(
+            ScoreRow(
+                slug=slug,
+                name=interest.name if interest else slug,
+                group=interest.group if interest else "",
+                score=score,
+                percent=max(int(100 * score / highest), 2),
+                thresholds=interest_thresholds(definitions, slug, score),
+            )
+        )
+    return rows
+
+
+def ledger_rows(profile, interests, pages):
+    return [
+        {
+            "interest": interests[slug].name if slug in interests else slug,
+            "points": points,
+            "because": source_label(source, pages),
+            "when": profile.datetime(when),
+        }
+        for slug, points, source, when in reversed(profile.ledger)
+    ]
+
+
+def block_rows(state, names):
+    rows = []
+    for number, impression in enumerate(state.impressions):
+        if impression.variant:
+            shown = _("variant %(position)s") % {"position": impression.variant}
+            why = _("member of %(segments)s") % {
+                "segments": ", ".join(names.get(slug, slug) for slug in impression.segments)
+            }
+        else:
+            shown = _("default")
+            why = (
+                _("in a holdout: keeps the default")
+                if impression.held_out
+                else _("no variant's segments match")
+            )
+        label = impression.block.replace("_", " ").capitalize() or _("Block")
+        rows.append({"number": number, "block": label, "shown": shown, "why": why})
+    return rows
+
+
+def readable(value):
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= MAX_ATTRIBUTE_TEXT else text[: MAX_ATTRIBUTE_TEXT - 1] + "…"
+
+
+def cockpit_context(request):
+    """The template context of the cockpit for this request, or None without the middleware."""
+    from .models import Interest
+
+    state = visitor_state(request)
+    if state is None:
+        return None
+    profile = state.profile
+    definitions = state.segments.definitions
+    interests = {interest.slug: interest for interest in Interest.objects.all()}
+    page_ids = {int(s.partition(":")[2]) for _, _, s, _ in profile.ledger if s.startswith("page:")}
+    if profile.landing_page:
+        page_ids.add(profile.landing_page)
+    pages = Page.objects.in_bulk(page_ids)
+    # Explain the visitor as they are, even while the editor views the site as others.
+    judged = SegmentSet(request, profile)
+    names = {slug: segment.name for slug, segment in definitions.segments.items()}
+    return {
+        "profile": profile,
+        "first_seen": profile.datetime(profile.first_seen),
+        "last_seen": profile.datetime(profile.last_seen),
+        "landing_page": pages.get(profile.landing_page),
+        "scores": score_rows(profile, definitions, interests),
+        "ledger": ledger_rows(profile, interests, pages),
+        "events": profile.events,
+        "attributes": {key: readable(value) for key, value in profile.attributes.items()},
+        "segments": judged.explain(),
+        "blocks": block_rows(state, names),
+        "viewing_as": sorted(names.get(slug, slug) for slug in state.viewing_as or ()),
+        "viewing_as_slugs": state.viewing_as or frozenset(),
+        "all_segments": list(names.items()),
+        "trackable": state.trackable,
+    }

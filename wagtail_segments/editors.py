@@ -1,0 +1,55 @@
+"""Editors on the live site: who sees the cockpit, and "view as" segments.
+
+"View as" lives in a signed cookie that only a user with the permission to
+view segments can set, and that is honoured only for such a user: anyone
+else sending it, or any query parameter, changes nothing.
+"""
+
+from django.conf import settings
+from django.core import signing
+
+PERMISSION = "wagtail_segments.view_segment"
+VIEW_AS_COOKIE = "wagtail_segments_view_as"
+VIEW_AS_SALT = "wagtail_segments.view_as"
+VIEW_AS_MAX_AGE = 12 * 60 * 60
+
+
+def is_editor(request):
+    """Whether this request comes from a user allowed to view segments.
+
+    A request without a session cookie is nobody's: answering costs no
+    session lookup, so visitors' pages stay free of ``Vary: Cookie``.
+    """
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.has_perm(PERMISSION))
+
+
+def view_as_slugs(request):
+    """The segments an editor chose to view the site as, or None."""
+    value = request.COOKIES.get(VIEW_AS_COOKIE)
+    if not value or not is_editor(request):
+        return None
+    try:
+        slugs = signing.loads(value, salt=VIEW_AS_SALT, max_age=VIEW_AS_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(slugs, list) or not all(isinstance(slug, str) for slug in slugs):
+        return None
+    return frozenset(slugs)
+
+
+def set_view_as(request, response, slugs):
+    response.set_cookie(
+        VIEW_AS_COOKIE,
+        signing.dumps(sorted(slugs), salt=VIEW_AS_SALT),
+        max_age=VIEW_AS_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def stop_view_as(response):
+    response.delete_cookie(VIEW_AS_COOKIE, samesite="Lax")
