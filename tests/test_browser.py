@@ -119,3 +119,80 @@ def expect_heading(iframe, text):
     from playwright.sync_api import expect
 
     expect(iframe.locator("h1").first).to_have_text(text, timeout=10_000)
+
+
+def open_cockpit(page):
+    opener = page.locator("[data-segments-cockpit-open]")
+    if not opener.is_visible():
+        page.locator("#wagtail-userbar-trigger").click()  # open the userbar's menu
+    opener.click()
+    cockpit = page.locator("[data-segments-cockpit]")
+    cockpit.wait_for(state="visible")
+    return cockpit
+
+
+def test_editor_uses_the_cockpit_after_the_campus_link(
+    live_server, demo_site, editor, browser_page, screenshot
+):
+    page = browser_page
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/campus/?utm_campaign=campus&utm_source=flyer")
+    page.goto(f"{live_server.url}/")
+    cockpit = open_cockpit(page)
+    # The student segment is matched, with the rule and the visitor's value.
+    students = cockpit.locator(".segments-list > li", has_text="College students")
+    assert "✓ member" in students.inner_text()
+    assert "utm_campaign = “campus” — this visitor: campus" in students.inner_text()
+    scores = cockpit.locator(".segments-scores")
+    assert "Students" in scores.inner_text() and "10.0" in scores.inner_text()
+    assert "campaign “campus”" in cockpit.locator(".segments-ledger").inner_text()
+    blocks = cockpit.locator(".segments-blocks")
+    assert "variant 1 — member of College students" in blocks.inner_text()
+    # Keyboard: Escape closes the panel and gives focus back.
+    cockpit.locator("h2").focus()
+    page.keyboard.press("Escape")
+    assert not cockpit.is_visible()
+    cockpit = open_cockpit(page)
+    cockpit.locator("[data-segments-highlight]").first.click()
+    screenshot("cockpit")
+
+    # View as investors: the page changes, and the flag says so until stopped.
+    cockpit.get_by_label("Investors").check()
+    cockpit.get_by_role("button", name="View as these segments").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").first.inner_text() == "Your money, working harder"
+    flag = page.locator("[data-segments-flag]")
+    assert "Viewing as: Investors" in flag.inner_text()
+    screenshot("viewing-as")
+    flag.get_by_role("button", name="Stop").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").first.inner_text() == "Welcome, campus newcomer"
+    assert not page.locator("[data-segments-flag]").count()
+
+
+def test_a_visitor_gets_no_cockpit_and_cannot_force_a_segment(
+    live_server, demo_site, editor, browser_page, chromium
+):
+    from tests.factories import BROWSER_UA
+    from wagtail_segments.editors import VIEW_AS_COOKIE
+
+    log_in(browser_page, live_server)
+    browser_page.request.post(
+        f"{live_server.url}/personalisation/view-as/",
+        form={"segment": "investors"},
+        headers={"X-CSRFToken": csrf_of(browser_page)},
+    )
+    stolen = [c for c in browser_page.context.cookies() if c["name"] == VIEW_AS_COOKIE][0]
+
+    context = chromium.new_context(user_agent=BROWSER_UA)
+    context.add_cookies([{**stolen, "name": VIEW_AS_COOKIE}])
+    visitor = context.new_page()
+    visitor.goto(f"{live_server.url}/?view_as=investors&segment=investors")
+    assert visitor.locator("h1").first.inner_text() == "Banking that keeps you afloat"
+    assert visitor.locator("wagtail-userbar").count() == 0
+    assert "data-segments-cockpit" not in visitor.content()
+    context.close()
+
+
+def csrf_of(page):
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")

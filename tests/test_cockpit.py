@@ -1,0 +1,159 @@
+"""The cockpit in the userbar, "view as", and who may use them."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core import signing
+from django.test import Client, RequestFactory
+
+from tests.factories import BROWSER_UA
+from wagtail_segments import engine
+from wagtail_segments.conf import segments_settings
+from wagtail_segments.editors import VIEW_AS_COOKIE, VIEW_AS_SALT
+from wagtail_segments.middleware import attach_state
+from wagtail_segments.models import Interest, PageInterest, Segment
+from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.stores import _sign
+from wagtail_segments.userbar import CockpitItem
+
+COCKPIT = "data-segments-cockpit"
+CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
+
+
+@pytest.fixture
+def site(demo_site):
+    return demo_site
+
+
+def browser(user=None):
+    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def editor(django_user_model):
+    return django_user_model.objects.create_superuser("editor", "e@example.com", "pw")
+
+
+@pytest.fixture
+def admin_only(django_user_model):
+    """May use the Wagtail admin (so sees the userbar) but not view segments."""
+    user = django_user_model.objects.create_user("writer", "w@example.com", "pw")
+    group = Group.objects.create(name="Writers")
+    group.permissions.add(Permission.objects.get(codename="access_admin"))
+    user.groups.add(group)
+    return user
+
+
+def hero(response):
+    return response.content.decode().split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+
+def test_editors_get_the_cockpit_explaining_the_page(site, editor):
+    client = browser(editor)
+    client.get(CAMPUS)
+    html = client.get("/").content.decode()
+    assert COCKPIT in html
+    assert "Why you see this page" in html
+    assert "College students" in html and "✓ member" in html
+    assert "utm_campaign = “campus”" in html and "this visitor:" in html
+    assert "campaign “campus”" in html  # the ledger says what moved the score
+    assert 'data-segments-block="0"' in html  # the hero can be pointed out
+    assert "variant 1 — member of College students" in html
+
+
+def test_visitors_and_editors_without_permission_get_no_cockpit(site, admin_only):
+    assert COCKPIT not in browser().get("/").content.decode()
+    writer_page = browser(admin_only).get("/").content.decode()
+    assert "wagtail-userbar" in writer_page  # Wagtail's own userbar is there...
+    assert COCKPIT not in writer_page  # ...but not the cockpit
+    assert "data-segments-block" not in writer_page
+
+
+def test_no_cockpit_in_the_preview_panel(site, editor):
+    request = RequestFactory().get("/", headers={"user-agent": BROWSER_UA})
+    request.user, request.in_preview_panel = editor, True
+    request.COOKIES["sessionid"] = "x"
+    attach_state(request)
+    assert CockpitItem().render_html({"request": request}) == ""
+    request.in_preview_panel = False
+    assert COCKPIT in CockpitItem().render_html({"request": request})
+
+
+def test_thresholds_show_how_far_an_interest_is(site, editor):
+    PageInterest.objects.filter(page__slug="investing").update(points=4)
+    engine.invalidate_definitions()
+    client = browser(editor)
+    client.get("/investing/")
+    html = client.get("/").content.decode()
+    score = float(
+        re.search(
+            r"Investing <small>\(Persona\)</small></span>.*?__value\">([\d.]+)<", html, re.S
+        ).group(1)
+    )
+    assert 0 < score < 20
+    assert f"Investors at 20: {20 - score:.1f} to go" in html
+    assert f"+{score:.1f} Investing — viewing “Investing”" in html  # page and tag points
+
+
+def test_view_as_switches_the_editors_page_and_is_flagged(site, editor):
+    client = browser(editor)
+    assert hero(client.get("/")) == "Banking that keeps you afloat"
+    response = client.post("/personalisation/view-as/", {"segment": ["investors"], "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = client.get("/")
+    assert hero(page) == "Your money, working harder"
+    assert "Viewing as: Investors" in page.content.decode()
+    assert "private" in page["Cache-Control"]
+    client.post("/personalisation/view-as/", {"stop": "1", "next": "/"})
+    assert hero(client.get("/")) == "Banking that keeps you afloat"
+
+
+def test_nobody_else_can_force_a_segment(site, editor, admin_only):
+    editor_client = browser(editor)
+    editor_client.post("/personalisation/view-as/", {"segment": ["investors"]})
+    stolen = editor_client.cookies[VIEW_AS_COOKIE].value
+    forged = signing.dumps(["investors"], salt="another-salt")
+    for client in (browser(), browser(admin_only)):
+        # A stolen or forged cookie, a query parameter, or the endpoint itself: nothing works.
+        for value in (stolen, forged, "investors", '["investors"]'):
+            client.cookies[VIEW_AS_COOKIE] = value
+            assert hero(client.get("/?view_as=investors&segment=investors")) == (
+                "Banking that keeps you afloat"
+            )
+        answer = client.post("/personalisation/view-as/", {"segment": ["investors"]})
+        assert answer.status_code == 403
+        assert VIEW_AS_COOKIE not in answer.cookies
+
+
+def test_view_as_refuses_bad_slugs(site, editor):
+    client = browser(editor)
+    bad = client.post("/personalisation/view-as/", {"segment": ["<b>x</b>"]})
+    assert bad.status_code == 400
+    assert VIEW_AS_COOKIE not in bad.cookies
+    good = client.post("/personalisation/view-as/", {"segment": ["investors"]})
+    assert signing.loads(good.cookies[VIEW_AS_COOKIE].value, salt=VIEW_AS_SALT) == ["investors"]
+
+
+def test_markup_in_names_and_values_is_shown_as_text(site, editor):
+    evil = '<img src=x onerror="alert(1)">'
+    Segment.objects.create(
+        name=f"Evil {evil}",
+        slug="evil",
+        rules=[{"type": "attribute", "value": {"key": "plan", "operator": "eq", "value": evil}}],
+    )
+    Interest.objects.filter(slug="saving").update(name=f"Saving {evil}", group=evil)
+    profile = VisitorProfile()
+    profile.set_attribute("plan", evil)  # as site code might, from user input
+    client = browser(editor)
+    client.cookies[segments_settings.COOKIE_NAME] = _sign(profile.to_data())
+    client.get("/savings/", {"utm_campaign": evil})
+    html = client.get("/").content.decode()
+    assert "onerror" in html  # it is shown...
+    assert evil not in html  # ...never as markup
+    escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    assert html.count(escaped) >= 3  # segment name, rule value, interest, UTM
+    assert f"<dt>plan</dt><dd><code>{escaped}</code></dd>" in html  # the attribute
