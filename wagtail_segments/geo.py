@@ -15,6 +15,9 @@ UNKNOWN_CODES = {"", "XX", "T1", "A1", "A2", "O1"}  # placeholders CDNs send for
 
 def request_country(request):
     """The visitor's ISO 3166 country code in upper case, or "" when unknown."""
+    described = getattr(request, "described_country", None)  # the admin's segment tester
+    if described is not None:
+        return described
     header = segments_settings.COUNTRY_HEADER
     if header:
         code = request.headers.get(header, "").strip().upper()

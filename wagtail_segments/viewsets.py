@@ -14,6 +14,7 @@ from wagtail.admin.ui.tables import BooleanColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from .models import Interest, Placement, Segment
+from .tester import SegmentTesterViewSet
 
 
 class SegmentViewSet(SnippetViewSet):
@@ -116,7 +117,7 @@ class PlacementViewSet(SnippetViewSet):
 
 
 class PersonalisationViewSetGroup(SnippetViewSetGroup):
-    items = (SegmentViewSet, InterestViewSet, PlacementViewSet)
+    items = (SegmentViewSet, InterestViewSet, PlacementViewSet, SegmentTesterViewSet)
     menu_label = _("Personalisation")
     menu_icon = "group"
     menu_name = "personalisation"
