@@ -122,10 +122,10 @@ def expect_heading(iframe, text):
 
 
 def open_cockpit(page):
-    opener = page.locator("[data-segments-cockpit-open]")
-    if not opener.is_visible():
-        page.locator("#wagtail-userbar-trigger").click()  # open the userbar's menu
-    opener.click()
+    trigger = page.locator("#wagtail-userbar-trigger")
+    if trigger.get_attribute("aria-expanded") != "true":
+        trigger.click()  # open the userbar's menu
+    page.locator("[data-segments-cockpit-open]").click()
     cockpit = page.locator("[data-segments-cockpit]")
     cockpit.wait_for(state="visible")
     return cockpit
@@ -196,3 +196,20 @@ def test_a_visitor_gets_no_cockpit_and_cannot_force_a_segment(
 
 def csrf_of(page):
     return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+@pytest.mark.parametrize("path", ["/", "/savings/", "/cart/"])
+def test_wagtails_content_checker_finds_no_problem_with_the_cockpit(
+    live_server, demo_site, editor, browser_page, path
+):
+    page = browser_page
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}{path}")
+    page.locator("[data-segments-cockpit-open]").wait_for(state="attached")
+    count = page.locator("#checker-trigger [data-content-checker-count]")
+    page.wait_for_function(
+        "() => document.querySelector('wagtail-userbar').shadowRoot"
+        ".querySelector('#checker-trigger [data-content-checker-count]').textContent !== ''",
+        timeout=15_000,
+    )
+    assert count.text_content() == "0"

@@ -1,8 +1,8 @@
 /* wagtail_segments: the cockpit in Wagtail's userbar.
  *
  * The userbar renders inside a shadow DOM and hides its menu when it closes,
- * so the cockpit panel and the "viewing as" flag are moved to the top of the
- * shadow root, where they stay visible. "Show" outlines a personalised block
+ * so the cockpit panel and the "viewing as" flag arrive in a <template> and
+ * are put at the top of the shadow root, where they stay visible. "Show" outlines a personalised block
  * on the page (marked data-segments-block="N" for editors only).
  */
 (function () {
@@ -20,17 +20,15 @@
   }
 
   function wire(root) {
-    var panel = root.querySelector("[data-segments-cockpit]");
+    var template = root.querySelector("[data-segments-cockpit-template]");
     var opener = root.querySelector("[data-segments-cockpit-open]");
-    if (!panel || !opener) {
+    if (!template || !opener) {
       return false;
     }
-    var host = panel.closest("aside") || root;
-    host.appendChild(panel);
-    var flag = root.querySelector("[data-segments-flag]");
-    if (flag) {
-      host.appendChild(flag);
-    }
+    var host = template.closest("aside") || root;
+    host.appendChild(template.content.cloneNode(true));
+    template.remove();
+    var panel = host.querySelector("[data-segments-cockpit]");
 
     function close() {
       panel.hidden = true;
