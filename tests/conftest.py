@@ -17,6 +17,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def stats_flushed_by_hand():
+    """No background writer in tests: a test that checks stats calls ``recorder.flush()``."""
+    from wagtail_segments.stats import recorder
+
+    recorder.autostart = False
+
+
 @pytest.fixture
 def pages(db):
     """A test site: a root page with savings, investing and students children."""

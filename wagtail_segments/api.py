@@ -45,6 +45,7 @@ def track_event(request, name, count=1):
     state = _state(request)
     if state.trackable:
         state.profile.track_event(name, count, timezone.now())
+        state.events.append(name)
 
 
 def set_attribute(request, key, value):

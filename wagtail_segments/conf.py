@@ -48,6 +48,12 @@ DEFAULTS = {
     # "private" (never stored), "segments" (one copy per combination of the segments
     # a page uses) or "fragments" (one copy for all; a script fills in the blocks).
     "CACHE_MODE": "private",
+    # Count members, page views, impressions and goal conversions (reports in the admin).
+    "STATS": True,
+    # Each process writes its counts to the database this often, off the request path.
+    "STATS_FLUSH_SECONDS": 10,
+    # The prune_segment_stats command deletes daily stats older than this many days.
+    "STATS_RETENTION_DAYS": 400,
     # Path prefixes the middleware leaves alone (the admin, STATIC_URL and MEDIA_URL always).
     "EXCLUDE_PATHS": [],
 }

@@ -95,6 +95,8 @@ class Definitions:
     scoring: ScoringRules = field(default_factory=ScoringRules)
     placements: dict = field(default_factory=dict)  # slot -> (CompiledPlacement, ...)
     experiences: dict = field(default_factory=dict)  # page id -> ((slug, page id), ...)
+    page_goals: dict = field(default_factory=dict)  # page id -> (goal id, ...)
+    event_goals: dict = field(default_factory=dict)  # event name -> (goal id, ...)
 
 
 def compile_rule(block_type, stored, where=""):
@@ -190,7 +192,25 @@ def compile_definitions():
         scoring=compile_scoring(),
         placements=compile_placements(),
         experiences=compile_experiences(),
+        **compile_goals(),
     )
+
+
+def compile_goals():
+    from .models import Goal
+
+    page_goals, event_goals = {}, {}
+    for pk, kind, page_id, event in Goal.objects.filter(enabled=True).values_list(
+        "pk", "kind", "page_id", "event"
+    ):
+        if kind == Goal.KIND_PAGE and page_id:
+            page_goals.setdefault(page_id, []).append(pk)
+        elif kind == Goal.KIND_EVENT and event:
+            event_goals.setdefault(event, []).append(pk)
+    return {
+        "page_goals": {key: tuple(value) for key, value in page_goals.items()},
+        "event_goals": {key: tuple(value) for key, value in event_goals.items()},
+    }
 
 
 def compile_placements():

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject, cached_property
 
-from . import caching, privacy
+from . import caching, privacy, stats
 from .conf import segments_settings
 from .editors import is_editor, view_as_slugs
 from .engine import SegmentSet
@@ -32,6 +32,7 @@ class VisitorState:
         self.impressions = []  # ``content.Impression`` of each personalised block shown
         self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
         self.fragments = None  # the fragment endpoint's list of each block's HTML
+        self.events = []  # names of the events tracked in this request (for goals)
 
     @cached_property
     def trackable(self):
@@ -81,6 +82,8 @@ class VisitorState:
         return "segments" in self.__dict__ and bool(self.segments.asked)
 
     def finish(self, response):
+        if self.profile_loaded and not self.placeholders:
+            stats.record(self)
         # A page served with fragment placeholders is for every visitor: the
         # fragment request that fills them in records this visitor's view.
         changed = self.profile_loaded and self.profile.changed

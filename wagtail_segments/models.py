@@ -374,3 +374,124 @@ class PageExperience(Orderable):
 
     def __str__(self):
         return f"{self.segment}: {self.alternate_page}"
+
+
+class Goal(index.Indexed, models.Model):
+    """A conversion: a visit to a page, or an event sent by the site."""
+
+    KIND_PAGE, KIND_EVENT = "page", "event"
+    name = models.CharField(_("name"), max_length=255)
+    kind = models.CharField(
+        _("reached by"),
+        max_length=5,
+        choices=[(KIND_PAGE, _("Visiting a page")), (KIND_EVENT, _("An event"))],
+        default=KIND_PAGE,
+    )
+    page = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("page"),
+    )
+    event = models.CharField(
+        _("event name"),
+        max_length=40,
+        blank=True,
+        help_text=_("As sent by wagtailSegments.track() or data-segments-event."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.kind == self.KIND_PAGE and not self.page_id:
+            raise ValidationError({"page": _("Choose the page that reaches this goal.")})
+        if self.kind == self.KIND_EVENT and not self.event:
+            raise ValidationError({"event": _("Enter the event name that reaches this goal.")})
+
+
+# -- stats: daily counters, written with atomic increments (see stats.py) -------------------
+
+
+class SiteDay(models.Model):
+    day = models.DateField(unique=True)
+    visitors = models.PositiveIntegerField(default=0)
+    pageviews = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("site day")
+
+    def __str__(self):
+        return f"{self.day}: {self.visitors} visitors"
+
+
+class SegmentDay(models.Model):
+    """Members seen and their page views, per segment (by slug: stats outlive segments)."""
+
+    segment = models.SlugField(max_length=100)
+    day = models.DateField()
+    members = models.PositiveIntegerField(default=0)
+    pageviews = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("segment day")
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "day"], name="wagtail_segments_segment_day")
+        ]
+
+    def __str__(self):
+        return f"{self.segment} {self.day}: {self.members} members"
+
+
+class VariantDay(models.Model):
+    """Impressions of one variant of a personalised block, and the conversions that followed."""
+
+    page_id = models.PositiveIntegerField()
+    block = models.CharField(max_length=64)
+    variant = models.PositiveSmallIntegerField()  # 0: the default
+    held_out = models.BooleanField(default=False)  # the default, shown to a holdout member
+    day = models.DateField()
+    impressions = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("variant day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page_id", "block", "variant", "held_out", "day"],
+                name="wagtail_segments_variant_day",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.page_id}/{self.block}/{self.variant} {self.day}: {self.impressions}"
+
+
+class GoalDay(models.Model):
+    """Conversions of a goal per segment (``segment=""``: every visitor)."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="days")
+    segment = models.CharField(max_length=100, blank=True)
+    day = models.DateField()
+    conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("goal day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["goal", "segment", "day"], name="wagtail_segments_goal_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.goal_id}/{self.segment} {self.day}: {self.conversions}"

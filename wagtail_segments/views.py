@@ -95,6 +95,7 @@ def track_event_view(request):
     if _rate_limited(state.profile):
         return _error(429, "Too many events; try again in a minute.")
     state.profile.track_event(name, count, timezone.now())
+    state.events.append(name)
     return JsonResponse({"recorded": state.may_store, "event": name, "count": count})
 
 

@@ -1,0 +1,202 @@
+"""Stats: what each request counts, and how the counts reach the database.
+
+A request adds to counters in its process's memory; a background thread in
+each process writes them every ``STATS_FLUSH_SECONDS`` with atomic
+increments (``UPDATE … SET n = n + k``, or an insert that falls back to the
+update when another process inserted first), so no page waits for a
+database write and totals stay exact with any number of workers. Counts a
+write could not store go back into memory for the next attempt.
+
+Per day it counts: visitors and page views of the site; members seen and
+their page views per segment (a visitor's segments are judged on their first
+page view of the day, and that day's page views count for those); the
+impressions of each personalised block's variants; and goal conversions,
+per segment and for the variants shown earlier in the same visit. What a
+visitor already counted today, and the variants shown in the visit, are
+remembered in Django's cache (shared by all processes). Bots, visitors who
+may not be tracked, and editors viewing the site as a segment count nothing.
+"""
+
+import atexit
+import logging
+import os
+import threading
+from collections import Counter
+
+from django.core.cache import caches
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .conf import segments_settings
+
+logger = logging.getLogger(__name__)
+
+DAY_SECONDS = 24 * 60 * 60
+MAX_SHOWN = 24  # variants remembered per visit, for attributing conversions
+
+
+class Recorder:
+    """The counts of one process, waiting to be written."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending = Counter()
+        self.pid = None
+        self.failing = False
+        self.autostart = True  # tests switch the thread off and flush by hand
+
+    def add(self, key, field, amount=1):
+        with self.lock:
+            self.pending[(key, field)] += amount
+            if self.autostart and self.pid != os.getpid():  # first use here, or after a fork
+                self.pid = os.getpid()
+                threading.Thread(
+                    target=self._run, name="wagtail_segments stats", daemon=True
+                ).start()
+
+    def _run(self):
+        while True:
+            threading.Event().wait(segments_settings.STATS_FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self):
+        """Write what is pending; return the number of counters written."""
+        with self.lock:
+            taken, self.pending = self.pending, Counter()
+        if not taken:
+            return 0
+        try:
+            write(taken)
+        except Exception:
+            with self.lock:
+                self.pending.update(taken)  # keep them for the next attempt
+            if not self.failing:
+                logger.exception("wagtail_segments could not write its stats; will retry")
+            self.failing = True
+            return 0
+        self.failing = False
+        return len(taken)
+
+
+recorder = Recorder()
+atexit.register(recorder.flush)
+
+
+def write(taken):
+    from .models import GoalDay, SegmentDay, SiteDay, VariantDay
+
+    models = {"site": SiteDay, "segment": SegmentDay, "variant": VariantDay, "goal": GoalDay}
+    rows = {}
+    for ((kind, *lookup), field), amount in taken.items():
+        rows.setdefault((kind, tuple(lookup)), {})[field] = amount
+    for (kind, lookup), amounts in rows.items():
+        model = models[kind]
+        increment(model, dict(zip(LOOKUPS[kind], lookup, strict=True)), amounts)
+
+
+LOOKUPS = {
+    "site": ("day",),
+    "segment": ("segment", "day"),
+    "variant": ("page_id", "block", "variant", "held_out", "day"),
+    "goal": ("goal_id", "segment", "day"),
+}
+
+
+def increment(model, lookup, amounts):
+    """Add ``amounts`` to the row ``lookup``, creating it; exact under concurrent writers."""
+    changes = {field: F(field) + amount for field, amount in amounts.items()}
+    with transaction.atomic():
+        if model.objects.filter(**lookup).update(**changes):
+            return
+        try:
+            with transaction.atomic():
+                model.objects.create(**lookup, **amounts)
+        except IntegrityError:  # another writer created it first
+            model.objects.filter(**lookup).update(**changes)
+
+
+# -- what a request counts -----------------------------------------------------------------
+
+
+def _cache():
+    return caches[segments_settings.CACHE_ALIAS]
+
+
+def counts(state):
+    """Whether this request's visitor is counted at all."""
+    return (
+        segments_settings.STATS
+        and state.trackable
+        and state.viewing_as is None
+        and state.segments.forced is None  # bots, previews, "view as"
+    )
+
+
+def record(state):
+    """Count this request's page view, impressions and goals (called after the response)."""
+    if not counts(state) or (state.page_id is None and not state.events):
+        return
+    try:
+        _record(state)
+    except Exception:
+        logger.exception("wagtail_segments could not count a request")
+
+
+def _record(state):
+    profile, day = state.profile, timezone.localdate()
+    members = todays_segments(state, day) if state.page_id is not None else None
+    if members is not None:
+        recorder.add(("site", day), "pageviews")
+        for slug in members:
+            recorder.add(("segment", slug, day), "pageviews")
+    shown_key = f"wagtail_segments:stats:shown:{profile.visitor_id}:{profile.visits}"
+    if state.impressions:
+        shown = _cache().get(shown_key) or []
+        for impression in state.impressions:
+            variant = (
+                impression.page_id or 0,
+                impression.block,
+                impression.variant,
+                impression.held_out,
+            )
+            recorder.add(("variant", *variant, day), "impressions")
+            if list(variant) not in shown:
+                shown.append(list(variant))
+        _cache().set(shown_key, shown[-MAX_SHOWN:], DAY_SECONDS)
+    definitions = state.segments.definitions
+    goals = set(definitions.page_goals.get(state.page_id, ()))
+    for name in state.events:
+        goals.update(definitions.event_goals.get(name, ()))
+    for goal in goals:
+        convert(state, goal, day, members, shown_key)
+
+
+def todays_segments(state, day):
+    """The segments this visitor is counted in today; counts the visitor on their first view."""
+    cache, visitor = _cache(), state.profile.visitor_id
+    key = f"wagtail_segments:stats:day:{day.isoformat()}:{visitor}"
+    members = cache.get(key)
+    if members is not None:
+        return members
+    members = state.segments.slugs()  # judges every segment, once per visitor per day
+    if cache.add(key, members, 2 * DAY_SECONDS):
+        recorder.add(("site", day), "visitors")
+        for slug in members:
+            recorder.add(("segment", slug, day), "members")
+        return members
+    return cache.get(key) or members  # another request of this visitor got there first
+
+
+def convert(state, goal, day, members, shown_key):
+    """Count a goal reached, once per visit, for the visitor's segments and shown variants."""
+    profile, cache = state.profile, _cache()
+    once = f"wagtail_segments:stats:goal:{profile.visitor_id}:{profile.visits}:{goal}"
+    if not cache.add(once, 1, DAY_SECONDS):
+        return
+    if members is None:
+        members = todays_segments(state, day)
+    for slug in ["", *members]:
+        recorder.add(("goal", goal, slug, day), "conversions")
+    for page_id, block, variant, held_out in cache.get(shown_key) or ():
+        recorder.add(("variant", page_id, block, variant, held_out, day), "conversions")
