@@ -13,7 +13,7 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import BooleanColumn, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from .models import Interest, Placement, Segment
+from .models import Goal, Interest, Placement, Segment
 from .tester import SegmentTesterViewSet
 
 
@@ -116,8 +116,31 @@ class PlacementViewSet(SnippetViewSet):
     ]
 
 
+class GoalViewSet(SnippetViewSet):
+    model = Goal
+    icon = "success"
+    url_prefix = "personalisation/goals"
+    url_namespace = "wagtail_segments_goals"
+    list_display = ["name", "kind", "page", "event", BooleanColumn("enabled", label=_("Enabled"))]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("kind"),
+        FieldPanel("page"),
+        FieldPanel("event"),
+        FieldPanel("enabled"),
+    ]
+
+
 class PersonalisationViewSetGroup(SnippetViewSetGroup):
-    items = (SegmentViewSet, InterestViewSet, PlacementViewSet, SegmentTesterViewSet)
+    items = (
+        SegmentViewSet,
+        InterestViewSet,
+        PlacementViewSet,
+        GoalViewSet,
+        SegmentTesterViewSet,
+    )
     menu_label = _("Personalisation")
     menu_icon = "group"
     menu_name = "personalisation"

@@ -6,13 +6,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
 from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
-from wagtail_segments.models import Interest, PageExperience, PageInterest, Placement, Segment
+from wagtail_segments.models import (
+    Goal,
+    Interest,
+    PageExperience,
+    PageInterest,
+    Placement,
+    Segment,
+    SiteDay,
+)
 
 DEMO_USER = ("admin", "changeme")
 
@@ -88,6 +97,7 @@ SEGMENTS = [
         "name": "Investors",
         "description": "Investing is clearly their top interest.",
         "priority": 20,
+        "holdout_percent": 20,
         "rules": [
             ("interest_score", {"interest": "investing", "operator": "gte", "score": 20}),
             ("top_interest", {"interest": "investing", "group": "Persona", "min_lead": 5}),
@@ -243,6 +253,9 @@ class Command(BaseCommand):
             ),
         ]
         home.save_revision().publish()
+        self.load_goals(products, cart)
+        if not SiteDay.objects.exists():
+            call_command("simulate_traffic", stdout=self.stdout)
         if not no_user:
             self.load_user()
         self.stdout.write(self.style.SUCCESS("Harbour Bank demo content is ready."))
@@ -444,6 +457,17 @@ class Command(BaseCommand):
         cart.products = products
         cart.save_revision().publish()
         return cart
+
+    def load_goals(self, products, cart):
+        for name, fields in [
+            ("Asked for the investing brochure", {"kind": "event", "event": "brochure-investing"}),
+            (
+                "Asked for the student brochure",
+                {"kind": "event", "event": "brochure-student-account"},
+            ),
+            ("Visited the shop", {"kind": "page", "page": cart}),
+        ]:
+            Goal.objects.update_or_create(name=name, defaults=fields)
 
     def load_segments(self):
         for spec in SEGMENTS:
