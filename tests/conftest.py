@@ -41,7 +41,7 @@ def visitor(client, pages):
 @pytest.fixture
 def demo_site(db):
     """The sandbox's demo content, as `make run` loads it (without the demo user)."""
-    call_command("load_demo", "--no-user", verbosity=0)
+    call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def test_every_demo_section_is_served(shopper, path):
 
 def test_load_demo_is_idempotent(demo_site):
     pages = Page.objects.count()
-    call_command("load_demo", "--no-user", verbosity=0)
+    call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
     assert Page.objects.count() == pages
     assert CartPage.objects.get().products.count() == 5
 

@@ -128,6 +128,7 @@ def counts(state):
     return (
         segments_settings.STATS
         and state.trackable
+        and state.may_store  # consent, Do Not Track, Global Privacy Control
         and state.viewing_as is None
         and state.segments.forced is None  # bots, previews, "view as"
     )

@@ -223,9 +223,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-user", action="store_true", help="Do not create the demo admin user."
         )
+        parser.add_argument(
+            "--no-traffic",
+            action="store_true",
+            help="Do not simulate visitors for the reports (on a first load).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, no_user=False, **options):
+    def handle(self, *args, no_user=False, no_traffic=False, **options):
         interests = self.load_interests()
         self.load_segments()
         home = self.load_home()
@@ -254,7 +259,7 @@ class Command(BaseCommand):
         ]
         home.save_revision().publish()
         self.load_goals(products, cart)
-        if not SiteDay.objects.exists():
+        if not no_traffic and not SiteDay.objects.exists():
             call_command("simulate_traffic", stdout=self.stdout)
         if not no_user:
             self.load_user()

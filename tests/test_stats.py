@@ -1,0 +1,212 @@
+"""Stats: what is counted, exactness under concurrent writers, reports and their exports."""
+
+import csv
+import io
+import multiprocessing
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from tests.factories import BOT_UA, BROWSER_UA
+from wagtail_segments import engine, stats
+from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
+from wagtail_segments.stats import recorder
+
+CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
+
+
+@pytest.fixture
+def counted(demo_site):
+    """The demo site with nothing counted yet."""
+    recorder.flush()
+    for model in (SiteDay, SegmentDay, VariantDay, GoalDay):
+        model.objects.all().delete()
+    cache.clear()
+    engine.invalidate_definitions()
+
+
+def visitor(**headers):
+    return Client(**{"HTTP_USER_AGENT": BROWSER_UA, "HTTP_HOST": "localhost", **headers})
+
+
+def today(model, **lookup):
+    return model.objects.get(day=timezone.localdate(), **lookup)
+
+
+def test_visitors_members_and_page_views_are_counted(counted):
+    student = visitor()
+    for path in (CAMPUS, "/", "/savings/"):
+        student.get(path)
+    other = visitor()
+    other.get("/")
+    recorder.flush()
+    site = today(SiteDay)
+    assert (site.visitors, site.pageviews) == (2, 4)
+    students = today(SegmentDay, segment="college-students")
+    assert (students.members, students.pageviews) == (1, 3)  # counted once a day
+    assert not SegmentDay.objects.filter(segment="investors").exists()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_USER_AGENT": BOT_UA}, {"HTTP_DNT": "1"}, {"HTTP_SEC_GPC": "1"}],
+    ids=["bot", "do-not-track", "global-privacy-control"],
+)
+def test_bots_and_visitors_who_opt_out_count_nothing(counted, headers):
+    client = visitor(**headers)
+    client.get(CAMPUS)
+    client.get("/")
+    recorder.flush()
+    assert not SiteDay.objects.exists() and not VariantDay.objects.exists()
+
+
+def test_editors_viewing_as_a_segment_count_nothing(counted, django_user_model):
+    editor = visitor()
+    editor.force_login(django_user_model.objects.create_superuser("e", "e@example.com", "pw"))
+    editor.post("/personalisation/view-as/", {"segment": ["investors"]})
+    editor.get("/")
+    recorder.flush()
+    assert not SiteDay.objects.exists() and not VariantDay.objects.exists()
+
+
+def test_impressions_and_goals_are_attributed_to_the_variant_shown(counted):
+    goal = Goal.objects.get(event="brochure-student-account")
+    student, other = visitor(), visitor()
+    student.get(CAMPUS)
+    student.get("/")  # the hero's variant 1 (college students)
+    other.get("/")  # the default
+    for _ in range(2):  # a goal counts once per visit
+        student.post(
+            "/personalisation/event/",
+            {"event": "brochure-student-account"},
+            content_type="application/json",
+        )
+    recorder.flush()
+    home_id = demo_home_id()
+    hero = {"page_id": home_id, "block": "personalised_hero", "day": timezone.localdate()}
+    shown = VariantDay.objects.get(variant=1, **hero)
+    default = VariantDay.objects.get(variant=0, held_out=False, **hero)
+    assert (shown.impressions, shown.conversions) == (1, 1)
+    assert (default.impressions, default.conversions) == (1, 0)
+    assert today(GoalDay, goal=goal, segment="").conversions == 1
+    assert today(GoalDay, goal=goal, segment="college-students").conversions == 1
+
+
+def test_holdout_members_are_counted_as_such(counted):
+    from wagtail_segments.models import Segment
+
+    Segment.objects.filter(slug="college-students").update(holdout_percent=100)
+    engine.invalidate_definitions()
+    student = visitor()
+    student.get(CAMPUS)
+    student.get("/")
+    recorder.flush()
+    held = VariantDay.objects.get(page_id=demo_home_id(), block="personalised_hero", held_out=True)
+    assert (held.variant, held.impressions) == (0, 1)
+
+
+def demo_home_id():
+    from pages.models import HomePage
+
+    return HomePage.objects.get().pk
+
+
+def test_a_failed_write_keeps_the_counts_for_the_next(counted, monkeypatch, caplog):
+    visitor().get("/")
+    failures = iter([RuntimeError("database is away")])
+
+    real_write = stats.write
+
+    def flaky(taken):
+        error = next(failures, None)
+        if error:
+            raise error
+        return real_write(taken)
+
+    monkeypatch.setattr(stats, "write", flaky)
+    assert recorder.flush() == 0
+    assert "could not write its stats" in caplog.text
+    assert recorder.pending  # kept
+    assert recorder.flush() > 0
+    assert today(SiteDay).pageviews == 1  # written once, not lost, not doubled
+
+
+def test_the_reports_show_the_numbers_and_the_exports_hold_them(counted, admin_client):
+    for path in (CAMPUS, "/", "/investing/"):
+        visitor().get(path)
+    recorder.flush()
+    admin_client.defaults["HTTP_HOST"] = "localhost"
+    page = admin_client.get("/admin/personalisation/reports/segments/")
+    assert page.status_code == 200
+    rows = {row.name: row for row in page.context["object_list"]}
+    assert rows["Whole site"].members == 3
+    assert rows["College students"].members == 1
+    assert '<svg class="segments-sparkline"' in page.content.decode()
+    exported = admin_client.get("/admin/personalisation/reports/segments/?export=csv")
+    text = b"".join(exported.streaming_content).decode()
+    table = list(csv.DictReader(io.StringIO(text)))
+    on_screen = {r.name: (r.members, r.pageviews, r.visitor_share) for r in rows.values()}
+    in_file = {
+        r["Segment"]: (int(r["Members seen"]), int(r["Page views"]), float(r["% of visitors"]))
+        for r in table
+    }
+    assert in_file == on_screen
+
+    variants = admin_client.get("/admin/personalisation/reports/variants/")
+    assert variants.status_code == 200
+    exported = admin_client.get("/admin/personalisation/reports/variants/?export=xlsx")
+    assert exported["Content-Type"].startswith("application/vnd.openxmlformats")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(b"".join(exported.streaming_content))).active
+    impressions = [row[3] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert impressions == [row.impressions for row in variants.context["object_list"]]
+
+
+def test_old_stats_are_pruned(counted):
+    old = timezone.localdate() - timedelta(days=40)
+    SiteDay.objects.create(day=old, visitors=5)
+    SiteDay.objects.create(day=timezone.localdate(), visitors=1)
+    with override_settings(WAGTAIL_SEGMENTS={"STATS_RETENTION_DAYS": 30}):
+        call_command("prune_segment_stats", stdout=io.StringIO())
+    assert list(SiteDay.objects.values_list("visitors", flat=True)) == [1]
+    with pytest.raises(Exception, match="at least one day"):
+        call_command("prune_segment_stats", "--days", "0")
+
+
+# -- several processes at once (PostgreSQL) ---------------------------------------------------
+
+PROCESSES, ROUNDS, PER_ROUND = 4, 10, 25
+
+
+def count_in_a_process(day):
+    connections.close_all()  # a connection of its own
+    for _ in range(ROUNDS):
+        for _ in range(PER_ROUND):
+            recorder.add(("segment", "racers", day), "members")
+            recorder.add(("site", day), "pageviews", 2)
+        recorder.flush()
+    connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="several processes need PostgreSQL")
+def test_several_processes_recording_at_once_give_exact_totals():
+    day = timezone.localdate()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=count_in_a_process, args=(day,)) for _ in range(PROCESSES)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert (
+        SegmentDay.objects.get(segment="racers", day=day).members == PROCESSES * ROUNDS * PER_ROUND
+    )
+    assert SiteDay.objects.get(day=day).pageviews == 2 * PROCESSES * ROUNDS * PER_ROUND
