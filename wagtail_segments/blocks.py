@@ -19,6 +19,16 @@ def segment_choices():
     return list(Segment.objects.values_list("slug", "name"))
 
 
+def segment_choices_with_potential():
+    """Segments by name, each with its share of recent visitors (who would see a variant)."""
+    from .reports import potential_label
+
+    return [
+        (slug, f"{name} ({label})" if (label := potential_label(slug)) else name)
+        for slug, name in segment_choices()
+    ]
+
+
 def interest_choices():
     from .models import Interest
 
@@ -73,7 +83,7 @@ class SegmentsChoiceBlock(SlugReferencesMixin, blocks.MultipleChoiceBlock):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Segments"))
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        super().__init__(choices=segment_choices, **kwargs)
+        super().__init__(choices=segment_choices_with_potential, **kwargs)
 
     class Meta:
         icon = "group"

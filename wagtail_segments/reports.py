@@ -83,6 +83,39 @@ class SegmentsReportMixin:
 
 # -- segments -----------------------------------------------------------------------------
 
+POTENTIAL_DAYS = 30
+POTENTIAL_CACHE_SECONDS = 300
+
+
+def potential():
+    """Each segment's share (%) of the last 30 days' visitors, from the stats; cached briefly."""
+    from django.core.cache import caches
+
+    from .conf import segments_settings
+    from .models import SegmentDay, SiteDay
+
+    cache = caches[segments_settings.CACHE_ALIAS]
+    shares = cache.get("wagtail_segments:potential")
+    if shares is None:
+        since = timezone.localdate() - timedelta(days=POTENTIAL_DAYS - 1)
+        visitors = SiteDay.objects.filter(day__gte=since).aggregate(n=Sum("visitors"))["n"] or 0
+        members = (
+            SegmentDay.objects.filter(day__gte=since)
+            .values_list("segment")
+            .annotate(n=Sum("members"))
+        )
+        shares = {slug: percent(count, visitors) for slug, count in members}
+        cache.set("wagtail_segments:potential", shares, POTENTIAL_CACHE_SECONDS)
+    return shares
+
+
+def potential_label(slug):
+    """ "≈ 12 % of visitors" for a segment with stats, else ""."""
+    share = potential().get(slug)
+    if share is None:
+        return ""
+    return _("≈ %(share)s %% of last-30-day visitors") % {"share": f"{share:g}"}
+
 
 @dataclass
 class SegmentRow:

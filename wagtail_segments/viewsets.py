@@ -1,6 +1,8 @@
 """Admin screens: segments and interests as snippets under one "Personalisation" menu."""
 
 from django.forms import CheckboxSelectMultiple
+from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
@@ -10,15 +12,61 @@ from wagtail.admin.panels import (
     ObjectList,
     TabbedInterface,
 )
-from wagtail.admin.ui.tables import BooleanColumn, StatusTagColumn
-from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
+from wagtail.admin.widgets import Button
+from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
 
 from .models import Goal, Interest, Placement, Segment
+from .portability_views import (
+    ImportMembersView,
+    ImportSegmentsView,
+    export_members_view,
+    export_segments_view,
+)
+from .reports import potential_label
 from .tester import SegmentTesterViewSet
+
+
+class SegmentIndexView(IndexView):
+    @cached_property
+    def header_more_buttons(self):
+        return [
+            *super().header_more_buttons,
+            Button(
+                _("Export as JSON"),
+                url=reverse("wagtail_segments_segments:export"),
+                icon_name="download",
+                priority=50,
+            ),
+            Button(
+                _("Import JSON"),
+                url=reverse("wagtail_segments_segments:import"),
+                icon_name="upload",
+                priority=60,
+            ),
+        ]
+
+    def get_list_more_buttons(self, instance):
+        return [
+            *super().get_list_more_buttons(instance),
+            Button(
+                _("Import members (CSV)"),
+                icon_name="upload",
+                priority=70,
+                url=reverse("wagtail_segments_segments:import_members", args=[instance.pk]),
+            ),
+            Button(
+                _("Export members (CSV)"),
+                icon_name="download",
+                priority=80,
+                url=reverse("wagtail_segments_segments:export_members", args=[instance.pk]),
+            ),
+        ]
 
 
 class SegmentViewSet(SnippetViewSet):
     model = Segment
+    index_view_class = SegmentIndexView
     icon = "group"
     url_prefix = "personalisation/segments"
     url_namespace = "wagtail_segments_segments"
@@ -28,9 +76,24 @@ class SegmentViewSet(SnippetViewSet):
             "state", label=_("State"), primary=lambda segment: segment.state == _("enabled")
         ),
         "rules_summary",
+        Column(
+            "potential",
+            label=_("Visitors (30 days)"),
+            accessor=lambda segment: potential_label(segment.slug) or "—",
+        ),
         "priority",
     ]
     list_filter = ["enabled", "match"]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("export/", export_segments_view, name="export"),
+            path("import/", ImportSegmentsView.as_view(), name="import"),
+            path("<int:pk>/members/import/", ImportMembersView.as_view(), name="import_members"),
+            path("<int:pk>/members/export/", export_members_view, name="export_members"),
+        ]
+
     search_fields = ["name", "slug", "description"]
     list_export = [
         "name",
