@@ -210,3 +210,18 @@ def test_several_processes_recording_at_once_give_exact_totals():
         SegmentDay.objects.get(segment="racers", day=day).members == PROCESSES * ROUNDS * PER_ROUND
     )
     assert SiteDay.objects.get(day=day).pageviews == 2 * PROCESSES * ROUNDS * PER_ROUND
+
+
+def test_segment_potential_shows_in_the_listing_and_next_to_each_choice(counted, admin_client):
+    from wagtail_segments.blocks import SegmentsChoiceBlock
+
+    student, other = visitor(), visitor()
+    student.get(CAMPUS)
+    other.get("/")
+    recorder.flush()
+    cache.clear()
+    listing = admin_client.get("/admin/personalisation/segments/").content.decode()
+    assert "≈ 50 % of last-30-day visitors" in listing
+    choices = dict(SegmentsChoiceBlock().field.choices)
+    assert choices["college-students"] == "College students (≈ 50 % of last-30-day visitors)"
+    assert choices["investors"] == "Investors"  # no members counted: no claim
