@@ -11,6 +11,7 @@ remembers each verdict until the visitor's profile changes.
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -453,14 +454,24 @@ class SegmentSet:
         return explanations
 
 
+RULE_TIME_BUDGET = 0.05  # seconds one rule may take before it is switched off in this process
+_too_slow = set()
+
+
 def check_rule(compiled, context):
-    """One rule's verdict, negation applied; a rule that fails counts as not matching."""
-    if compiled.error:
+    """One rule's verdict, negation applied; a rule that fails counts as not matching.
+
+    A rule that raises counts as not matching. A rule that takes longer than
+    ``RULE_TIME_BUDGET`` is not interrupted, but from then on this process
+    treats it as not matching rather than let it slow every page.
+    """
+    segment = context.segment.slug if context.segment else "?"
+    if compiled.error or (segment, compiled.type) in _too_slow:
         return False
+    started = time.perf_counter()
     try:
         result = bool(compiled.rule.matches(compiled.value, context))
     except Exception:
-        segment = context.segment.slug if context.segment else "?"
         log_once(
             ("rule", segment, compiled.type),
             "Rule %r of segment %r raised; it counts as not matching",
@@ -469,6 +480,16 @@ def check_rule(compiled, context):
             exc_info=True,
         )
         return False
+    elapsed = time.perf_counter() - started
+    if elapsed > RULE_TIME_BUDGET:
+        _too_slow.add((segment, compiled.type))
+        log_once(
+            ("slow", segment, compiled.type),
+            "Rule %r of segment %r took %.0f ms; it counts as not matching from now on",
+            compiled.type,
+            segment,
+            elapsed * 1000,
+        )
     return result != compiled.negate
 
 

@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .conf import segments_settings
+from .engine import log_once
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,8 @@ def record(state):
         return
     try:
         _record(state)
-    except Exception:
-        logger.exception("wagtail_segments could not count a request")
+    except Exception:  # the cache is away, say: the page is served all the same
+        log_once("stats-record", "wagtail_segments could not count a request", exc_info=True)
 
 
 def _record(state):

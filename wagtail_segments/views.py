@@ -14,6 +14,7 @@ from wagtail.views import serve
 
 from .conf import segments_settings
 from .editors import is_editor, set_view_as, stop_view_as
+from .engine import log_once
 from .middleware import visitor_state
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
@@ -35,15 +36,22 @@ def _private(data):
 
 
 def _rate_limited(profile):
-    """Count this call against the visitor's per-minute allowance; True when over it."""
+    """Count this call against the visitor's per-minute allowance; True when over it.
+
+    Without a reachable cache the allowance cannot be counted: events are let through.
+    """
     cache = caches[segments_settings.CACHE_ALIAS]
     window = int(timezone.now().timestamp()) // RATE_WINDOW_SECONDS
     key = f"wagtail_segments:events:{profile.visitor_id}:{window}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS * 2)
     try:
-        calls = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        calls = 1
+        cache.add(key, 0, RATE_WINDOW_SECONDS * 2)
+        try:
+            calls = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            calls = 1
+    except Exception:
+        log_once("rate-cache", "wagtail_segments cannot count events in its cache", exc_info=True)
+        return False
     return calls > segments_settings.EVENTS_PER_MINUTE
 
 

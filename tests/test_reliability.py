@@ -1,0 +1,226 @@
+"""Reliability: hostile input never breaks a page or grows a profile; faults degrade gently."""
+
+import json
+import logging
+import time
+
+import pytest
+from django.conf import settings as dj_settings
+from django.core.cache import cache
+from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import BROWSER_UA
+from wagtail_segments import engine
+from wagtail_segments.conf import segments_settings
+from wagtail_segments.editors import VIEW_AS_COOKIE
+from wagtail_segments.models import Segment
+from wagtail_segments.rules import Rule, register
+from wagtail_segments.rules.registry import registry
+
+HOSTILE = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Text a browser could send in a header: printable Latin-1, with markup and control-ish bits.
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"),
+    max_size=600,
+)
+any_text = st.text(max_size=300)
+MAX_COOKIE = 1024
+
+
+def cookie_size(response):
+    morsel = response.cookies.get(segments_settings.COOKIE_NAME)
+    return len(f"{morsel.key}={morsel.value}") if morsel else 0
+
+
+@pytest.fixture
+def site(demo_site):
+    cache.clear()
+    engine.invalidate_definitions()
+
+
+@HOSTILE
+@given(
+    user_agent=header_text,
+    referrer=header_text,
+    language=header_text,
+    country=header_text,
+    profile_cookie=header_text,
+    view_as=header_text,
+)
+def test_hostile_headers_and_cookies_never_break_a_page(
+    site, user_agent, referrer, language, country, profile_cookie, view_as
+):
+    client = Client(
+        HTTP_USER_AGENT=user_agent,
+        HTTP_REFERER=referrer,
+        HTTP_ACCEPT_LANGUAGE=language,
+        HTTP_CF_IPCOUNTRY=country,
+        HTTP_HOST="localhost",
+    )
+    client.cookies[segments_settings.COOKIE_NAME] = profile_cookie
+    client.cookies[VIEW_AS_COOKIE] = view_as
+    with override_settings(WAGTAIL_SEGMENTS={"COUNTRY_HEADER": "CF-IPCountry"}):
+        for path in ("/", "/savings/", "/personalisation/segments/"):
+            response = client.get(path)
+            assert response.status_code == 200
+            assert cookie_size(response) <= MAX_COOKIE
+            assert "Viewing as" not in response.content.decode()
+
+
+@HOSTILE
+@given(
+    query=st.dictionaries(
+        st.sampled_from(
+            [
+                "utm_campaign",
+                "utm_source",
+                "utm_medium",
+                "utm_term",
+                "utm_content",
+                "who",
+                "page",
+                "view_as",
+            ]
+        ),
+        any_text,
+        max_size=5,
+    )
+)
+def test_hostile_query_strings_never_break_a_page_or_grow_the_profile(site, query):
+    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+    for _ in range(3):
+        response = client.get("/campus/", query)
+        assert response.status_code == 200
+        assert cookie_size(response) <= MAX_COOKIE
+
+
+@HOSTILE
+@given(
+    body=st.one_of(
+        st.binary(max_size=2048),
+        st.builds(
+            json.dumps,
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
+                lambda children: (
+                    st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4)
+                ),
+                max_leaves=12,
+            ),
+        ).map(str.encode),
+        st.builds(
+            lambda name, count: json.dumps({"event": name, "count": count}).encode(),
+            any_text,
+            st.one_of(st.integers(), st.floats(allow_nan=False), any_text),
+        ),
+    )
+)
+def test_hostile_event_payloads_get_a_clear_answer(site, body):
+    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+    response = client.post("/personalisation/event/", body, content_type="application/json")
+    assert response.status_code in (200, 400, 413, 415, 429)
+    answer = response.json()
+    assert answer.get("error") or answer.get("recorded") is not None
+    assert cookie_size(response) <= MAX_COOKIE
+
+
+def test_an_oversized_event_body_is_refused_with_a_reason(site):
+    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+    response = client.post(
+        "/personalisation/event/",
+        b'{"event": "' + b"a" * 5000 + b'"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    assert "1024 bytes" in response.json()["error"]
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+# The package's own cache alias is unreachable (Wagtail's default cache is the site's affair).
+UNREACHABLE_CACHES = {
+    **dj_settings.CACHES,
+    "segments": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    },
+}
+
+
+def test_with_the_cache_unreachable_pages_events_and_stats_still_work(site, caplog):
+    engine._memory.update(version=None, definitions=None)
+    unreachable = override_settings(
+        CACHES=UNREACHABLE_CACHES, WAGTAIL_SEGMENTS={"CACHE_ALIAS": "segments"}
+    )
+    with unreachable, caplog.at_level(logging.ERROR):
+        client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+        for _ in range(3):
+            page = client.get("/campus/?utm_campaign=campus")
+            assert page.status_code == 200
+        home = client.get("/")
+        assert home.status_code == 200
+        assert "Welcome, campus newcomer" in home.content.decode()  # segments still judged
+        event = client.post(
+            "/personalisation/event/", {"event": "signup"}, content_type="application/json"
+        )
+        assert event.status_code == 200
+    messages = [record.getMessage() for record in caplog.records]
+    # Each failure is logged once, not once per request.
+    assert messages.count("wagtail_segments cannot use its cache; using memory") <= 1
+    assert messages.count("wagtail_segments could not count a request") <= 1
+    engine._memory.update(version=None, definitions=None)
+
+
+class SlowRule(Rule):
+    slug = "slow_lookup"
+    label = "Slow lookup"
+
+    def matches(self, value, context):
+        time.sleep(0.12)
+        return True
+
+
+class BrokenRule(Rule):
+    slug = "broken_lookup"
+    label = "Broken lookup"
+
+    def matches(self, value, context):
+        raise ConnectionError("the CRM is down")
+
+
+@pytest.fixture
+def troublesome_rules(site):
+    for rule in (SlowRule, BrokenRule):
+        register(rule)
+    yield
+    for rule in (SlowRule, BrokenRule):
+        registry.unregister(rule.slug)
+    engine._too_slow.clear()
+
+
+def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(troublesome_rules, caplog):
+    Segment.objects.create(name="Slow", slug="slow", rules=[("slow_lookup", {})])
+    Segment.objects.create(name="Broken", slug="broken", rules=[("broken_lookup", {})])
+    engine.invalidate_definitions()
+    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+    timings = []
+    with caplog.at_level(logging.ERROR):
+        for _ in range(4):
+            started = time.perf_counter()
+            response = client.get("/personalisation/segments/")
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200
+            slugs = [segment["slug"] for segment in response.json()["segments"]]
+            assert "broken" not in slugs
+    # The slow rule answered once; from then on it counts as not matching, without waiting.
+    assert sum(1 for elapsed in timings if elapsed >= 0.12) == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("took" in message for message in messages) == 1
+    assert sum("raised" in message for message in messages) == 1
