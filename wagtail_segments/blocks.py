@@ -53,6 +53,16 @@ class SlugReferencesMixin:
     def normalize(self, value):
         return self.to_python(value)
 
+    def deconstruct(self):
+        # Our own path and the caller's options only: how the choices are made is
+        # internal, and must not leak into the migrations of projects using the block.
+        options = {
+            name: value
+            for name, value in self._constructor_kwargs.items()
+            if name not in ("choices", "widget")
+        }
+        return f"wagtail_segments.blocks.{type(self).__name__}", (), options
+
     def extract_references(self, value):
         slugs = [value] if isinstance(value, str) else list(value or ())
         if slugs:
