@@ -224,3 +224,23 @@ def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(troubles
     messages = [record.getMessage() for record in caplog.records]
     assert sum("took" in message for message in messages) == 1
     assert sum("raised" in message for message in messages) == 1
+
+
+def test_markup_in_names_never_runs_in_the_admin(site, admin_client):
+    evil = '<script>alert("x")</script>'
+    Segment.objects.create(
+        name=f"Evil {evil}",
+        slug="evil",
+        description=evil,
+        rules=[("attribute", {"key": "plan", "operator": "eq", "value": evil})],
+    )
+    admin_client.defaults["HTTP_HOST"] = "localhost"
+    for url in (
+        "/admin/personalisation/segments/",
+        "/admin/personalisation/reports/segments/",
+        "/admin/personalisation/tester/?url=/&device=desktop&visits=1&attributes=plan%3D%221%22",
+    ):
+        html = admin_client.get(url).content.decode()
+        assert "Evil" in html, url
+        assert evil not in html, url
+        assert "&lt;script&gt;" in html, url

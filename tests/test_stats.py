@@ -74,6 +74,26 @@ def test_editors_viewing_as_a_segment_count_nothing(counted, django_user_model):
     assert not SiteDay.objects.exists() and not VariantDay.objects.exists()
 
 
+def test_goal_conversions_per_segment_show_in_the_report(counted, admin_client):
+    student = visitor()
+    student.get(CAMPUS)
+    student.post(
+        "/personalisation/event/",
+        {"event": "brochure-student-account"},
+        content_type="application/json",
+    )
+    visitor().get("/")
+    recorder.flush()
+    page = admin_client.get("/admin/personalisation/reports/segments/", HTTP_HOST="localhost")
+    rows = {row.name: row for row in page.context["object_list"]}
+    assert (rows["Whole site"].conversions, rows["Whole site"].conversion_rate) == (1, 50.0)
+    assert (rows["College students"].conversions, rows["College students"].conversion_rate) == (
+        1,
+        100.0,
+    )
+    assert rows["Investors"].conversions == 0
+
+
 def test_impressions_and_goals_are_attributed_to_the_variant_shown(counted):
     goal = Goal.objects.get(event="brochure-student-account")
     student, other = visitor(), visitor()
@@ -150,9 +170,16 @@ def test_the_reports_show_the_numbers_and_the_exports_hold_them(counted, admin_c
     exported = admin_client.get("/admin/personalisation/reports/segments/?export=csv")
     text = b"".join(exported.streaming_content).decode()
     table = list(csv.DictReader(io.StringIO(text)))
-    on_screen = {r.name: (r.members, r.pageviews, r.visitor_share) for r in rows.values()}
+    on_screen = {
+        r.name: (r.members, r.pageviews, r.visitor_share, r.conversions) for r in rows.values()
+    }
     in_file = {
-        r["Segment"]: (int(r["Members seen"]), int(r["Page views"]), float(r["% of visitors"]))
+        r["Segment"]: (
+            int(r["Members seen"]),
+            int(r["Page views"]),
+            float(r["% of visitors"]),
+            int(r["Goals reached"]),
+        )
         for r in table
     }
     assert in_file == on_screen

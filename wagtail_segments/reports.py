@@ -126,6 +126,12 @@ class SegmentRow:
     visitor_share: float  # % of the site's visitors in the period
     pageview_share: float
     trend: list = field(default_factory=list)
+    conversions: int = 0  # goals reached by members (each goal once per visit)
+
+    @property
+    def conversion_rate(self):
+        """Conversions per 100 members seen."""
+        return percent(self.conversions, self.members)
 
     @property
     def trend_chart(self):
@@ -134,8 +140,11 @@ class SegmentRow:
 
 def segment_rows(since, dates):
     """One row per segment (and "Whole site" first) over the days from ``since``."""
-    from .models import Segment, SegmentDay, SiteDay
+    from .models import GoalDay, Segment, SegmentDay, SiteDay
 
+    conversions = dict(
+        GoalDay.objects.filter(day__gte=since).values_list("segment").annotate(n=Sum("conversions"))
+    )
     site = SiteDay.objects.filter(day__gte=since)
     site_totals = site.aggregate(visitors=Sum("visitors"), pageviews=Sum("pageviews"))
     visitors, pageviews = site_totals["visitors"] or 0, site_totals["pageviews"] or 0
@@ -149,6 +158,7 @@ def segment_rows(since, dates):
             100.0 if visitors else 0.0,
             100.0 if pageviews else 0.0,
             [site_daily.get(day, 0) for day in dates],
+            conversions.get("", 0),
         )
     ]
     daily = {}
@@ -169,6 +179,7 @@ def segment_rows(since, dates):
                 percent(members, visitors),
                 percent(views, pageviews),
                 [days.get(day, (0, 0))[0] for day in dates],
+                conversions.get(segment.slug, 0),
             )
         )
     return rows
@@ -187,9 +198,20 @@ class SegmentsReportView(SegmentsReportMixin, ReportView):
         NumberColumn("visitor_share", label=_("% of visitors")),
         NumberColumn("pageviews", label=_("Page views")),
         NumberColumn("pageview_share", label=_("% of page views")),
+        NumberColumn("conversions", label=_("Goals reached")),
+        NumberColumn("conversion_rate", label=_("Per 100 members")),
         Column("trend_chart", label=_("Members per day")),
     ]
-    list_export = ["name", "slug", "members", "visitor_share", "pageviews", "pageview_share"]
+    list_export = [
+        "name",
+        "slug",
+        "members",
+        "visitor_share",
+        "pageviews",
+        "pageview_share",
+        "conversions",
+        "conversion_rate",
+    ]
     export_headings = {
         "name": _("Segment"),
         "slug": _("Slug"),
@@ -197,6 +219,8 @@ class SegmentsReportView(SegmentsReportMixin, ReportView):
         "visitor_share": _("% of visitors"),
         "pageviews": _("Page views"),
         "pageview_share": _("% of page views"),
+        "conversions": _("Goals reached"),
+        "conversion_rate": _("Per 100 members"),
     }
 
     def get_queryset(self):
