@@ -137,23 +137,54 @@ def demo_home_id():
 
 
 def test_a_failed_write_keeps_the_counts_for_the_next(counted, monkeypatch, caplog):
-    visitor().get("/")
-    failures = iter([RuntimeError("database is away")])
+    visitor().get("/")  # a site row and the hero's impression row
+    calls = []
+    real_write = stats.write_row
 
-    real_write = stats.write
+    def flaky(*row):
+        calls.append(row[0])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real_write(*row)
 
-    def flaky(taken):
-        error = next(failures, None)
-        if error:
-            raise error
-        return real_write(taken)
-
-    monkeypatch.setattr(stats, "write", flaky)
-    assert recorder.flush() == 0
+    monkeypatch.setattr(stats, "write_row", flaky)
+    assert recorder.flush() == 2  # the site row's two counters, before the failure
     assert "could not write its stats" in caplog.text
-    assert recorder.pending  # kept
+    assert len(recorder.pending) == 1  # only the row not written is kept
+    assert recorder.flush() == 1
+    site = today(SiteDay)
+    assert (site.visitors, site.pageviews) == (1, 1)  # written once, not lost, not doubled
+    assert VariantDay.objects.get(variant=0, held_out=False).impressions == 1
+
+
+def test_stats_the_database_refuses_are_dropped_not_retried(counted, monkeypatch, caplog):
+    from django.db import IntegrityError
+
+    visitor().get("/")
+    real_write = stats.write_row
+
+    def refusing(kind, *rest):
+        if kind == "variant":
+            raise IntegrityError("value out of range")
+        return real_write(kind, *rest)
+
+    monkeypatch.setattr(stats, "write_row", refusing)
+    assert recorder.flush() == 2
+    assert "dropped stats it cannot store" in caplog.text
+    assert not recorder.pending  # not retried forever
+    assert today(SiteDay).pageviews == 1
+
+
+def test_goal_stats_outlive_their_goal(counted):
+    goal = Goal.objects.create(name="Gone", kind=Goal.KIND_EVENT, event="gone")
+    student = visitor()
+    student.get("/")
+    student.post("/personalisation/event/", {"event": "gone"}, content_type="application/json")
+    goal_id = goal.pk
+    goal.delete()  # before the counts are written
     assert recorder.flush() > 0
-    assert today(SiteDay).pageviews == 1  # written once, not lost, not doubled
+    assert not recorder.pending
+    assert today(GoalDay, goal_id=goal_id, segment="").conversions == 1
 
 
 def test_the_reports_show_the_numbers_and_the_exports_hold_them(counted, admin_client):
@@ -213,11 +244,12 @@ PROCESSES, ROUNDS, PER_ROUND = 4, 10, 25
 
 def count_in_a_process(day):
     connections.close_all()  # a connection of its own
+    recorder.pending.clear()  # counts of earlier tests, copied by the fork
     for _ in range(ROUNDS):
         for _ in range(PER_ROUND):
             recorder.add(("segment", "racers", day), "members")
             recorder.add(("site", day), "pageviews", 2)
-        recorder.flush()
+        assert recorder.flush() == 2
     connections.close_all()
 
 
@@ -226,6 +258,7 @@ def count_in_a_process(day):
 def test_several_processes_recording_at_once_give_exact_totals():
     day = timezone.localdate()
     connections.close_all()
+    recorder.pending.clear()
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=count_in_a_process, args=(day,)) for _ in range(PROCESSES)]
     for worker in workers:

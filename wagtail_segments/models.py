@@ -480,7 +480,10 @@ class VariantDay(models.Model):
 class GoalDay(models.Model):
     """Conversions of a goal per segment (``segment=""``: every visitor)."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="days")
+    # No database constraint: counts written after a goal is deleted must not fail the batch.
+    goal = models.ForeignKey(
+        Goal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="days"
+    )
     segment = models.CharField(max_length=100, blank=True)
     day = models.DateField()
     conversions = models.PositiveIntegerField(default=0)

@@ -62,38 +62,58 @@ class Recorder:
             self.flush()
 
     def flush(self):
-        """Write what is pending; return the number of counters written."""
+        """Write what is pending; return the number of counters written.
+
+        Rows are written one by one: after a failure only the rows not yet
+        written go back into memory, so nothing is lost or counted twice.
+        A row the database refuses for what it says (a goal deleted since)
+        is dropped and logged once.
+        """
         with self.lock:
             taken, self.pending = self.pending, Counter()
-        if not taken:
-            return 0
-        try:
-            write(taken)
-        except Exception:
-            with self.lock:
-                self.pending.update(taken)  # keep them for the next attempt
-            if not self.failing:
-                logger.exception("wagtail_segments could not write its stats; will retry")
-            self.failing = True
-            return 0
+        rows = list(group(taken).items())
+        written = 0
+        for number, ((kind, lookup), amounts) in enumerate(rows):
+            try:
+                write_row(kind, lookup, amounts)
+            except IntegrityError:
+                log_once(
+                    ("stats-row", kind),
+                    "wagtail_segments dropped stats it cannot store",
+                    exc_info=True,
+                )
+            except Exception:
+                with self.lock:
+                    for (kind_left, lookup_left), amounts_left in rows[number:]:
+                        for field, amount in amounts_left.items():
+                            self.pending[((kind_left, *lookup_left), field)] += amount
+                if not self.failing:
+                    logger.exception("wagtail_segments could not write its stats; will retry")
+                self.failing = True
+                return written
+            else:
+                written += len(amounts)
         self.failing = False
-        return len(taken)
+        return written
 
 
 recorder = Recorder()
 atexit.register(recorder.flush)
 
 
-def write(taken):
-    from .models import GoalDay, SegmentDay, SiteDay, VariantDay
-
-    models = {"site": SiteDay, "segment": SegmentDay, "variant": VariantDay, "goal": GoalDay}
+def group(taken):
+    """Pending counters by row: ``{(kind, lookup values): {field: amount}}``."""
     rows = {}
     for ((kind, *lookup), field), amount in taken.items():
         rows.setdefault((kind, tuple(lookup)), {})[field] = amount
-    for (kind, lookup), amounts in rows.items():
-        model = models[kind]
-        increment(model, dict(zip(LOOKUPS[kind], lookup, strict=True)), amounts)
+    return rows
+
+
+def write_row(kind, lookup, amounts):
+    from .models import GoalDay, SegmentDay, SiteDay, VariantDay
+
+    model = {"site": SiteDay, "segment": SegmentDay, "variant": VariantDay, "goal": GoalDay}[kind]
+    increment(model, dict(zip(LOOKUPS[kind], lookup, strict=True)), amounts)
 
 
 LOOKUPS = {
