@@ -341,6 +341,9 @@ def main():
             scenario = Scenario(n)
             path = profile(scenario, options.requests, options.output / "profile.txt")
             print(f"Profile of the personalised page at N = {n}: {path}")
+        from wagtail_segments.stats import recorder
+
+        recorder.flush()  # while the scratch database still exists
 
 
 if __name__ == "__main__":
