@@ -6,11 +6,15 @@ so a segment's usage listing and delete warning show where it is used.
 """
 
 import copy
+import uuid
 
 from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.blocks.list_block import ListValue
+
+from . import content
 
 
 def segment_choices():
@@ -203,6 +207,30 @@ class VariantListBlock(blocks.ListBlock):
         return [item["value"] for item in super().get_prep_value(value)]
 
 
+class VariantChild(ListValue.ListChild):
+    """A variant in its list; its id, which only the editor needs, is made when first asked."""
+
+    def __init__(self, block, value, id=None):
+        blocks.BoundBlock.__init__(self, block, value)
+        self.original_id = self._id = id
+
+    @property
+    def id(self):
+        if self._id is None:
+            self._id = str(uuid.uuid4())
+        return self._id
+
+    @id.setter
+    def id(self, value):
+        self._id = value
+
+
+def bulk_child_values(block, items, name):
+    """``items[i][name]`` for every item, converted in one call; the default where missing."""
+    converted = iter(block.bulk_to_python([item[name] for item in items if name in item]))
+    return [next(converted) if name in item else block.get_default() for item in items]
+
+
 class PersonalisedBlock(blocks.StructBlock):
     """A block with a default value and variants for segments.
 
@@ -246,36 +274,68 @@ class PersonalisedBlock(blocks.StructBlock):
             child_block = lookup.get_block(child_block)
         return cls(child_block, **kwargs)
 
+    def to_python(self, value):
+        return self.bulk_to_python([value])[0]
+
+    def bulk_to_python(self, values):
+        """Load stored values as ``StructBlock`` would, with a fraction of the work.
+
+        A page loads every personalised block it holds. The defaults, and the
+        contents of all variants, are each converted in one call (choosers
+        still fetch in bulk); the variants' own structure is built directly.
+        """
+        values = [value if isinstance(value, dict) else {} for value in values]
+        default_block, list_block = self.child_blocks["default"], self.child_blocks["variants"]
+        variant_block = list_block.child_block
+        variant_lists = [
+            [
+                (item.get("id"), item["value"])
+                if list_block._item_is_in_block_format(item)
+                else (None, item)
+                for item in value.get("variants") or ()
+            ]
+            for value in values
+        ]
+        raw_variants = [raw if isinstance(raw, dict) else {} for v in variant_lists for _, raw in v]
+        fields = {
+            name: iter(bulk_child_values(block, raw_variants, name))
+            for name, block in variant_block.child_blocks.items()
+        }
+        defaults = bulk_child_values(default_block, values, "default")
+        return [
+            self._to_struct_value(
+                [
+                    ("default", default),
+                    (
+                        "variants",
+                        ListValue(
+                            list_block,
+                            bound_blocks=[
+                                VariantChild(
+                                    variant_block,
+                                    variant_block._to_struct_value(
+                                        [(name, next(found)) for name, found in fields.items()]
+                                    ),
+                                    id=variant_id,
+                                )
+                                for variant_id, _ in variants
+                            ],
+                        ),
+                    ),
+                ]
+            )
+            for default, variants in zip(defaults, variant_lists, strict=True)
+        ]
+
     def choose(self, value, segments):
         """``(position, variant)`` this visitor gets; ``(0, None)`` for the default."""
-        from .content import choose_variant
-
-        return choose_variant(segments, value["variants"])
+        return content.choose_variant(segments, value["variants"])
 
     def render(self, value, context=None):
-        from .content import (
-            is_held_out,
-            mark_for_cockpit,
-            record_impression,
-            render_personalised,
-        )
-
-        def render_for(segments):
-            position, variant = self.choose(value, segments)
-            if segments is not None:
-                held_out = not position and is_held_out(segments, value["variants"])
-                record_impression(context, self.name, variant, position, held_out)
-            if variant is None:
-                return self.child_block.render(value["default"], context)
-            return "" if variant["hide"] else self.child_block.render(variant["value"], context)
-
-        html = render_personalised(context, render_for)
-        return mark_for_cockpit(context, html)
+        return content.render_variant(self, value, context)
 
     def get_api_representation(self, value, context=None):
-        from .content import segments_from_context
-
-        _, variant = self.choose(value, segments_from_context(context))
+        _, variant = self.choose(value, content.segments_from_context(context))
         if variant is not None and variant["hide"]:
             return None
         chosen = value["default"] if variant is None else variant["value"]
@@ -315,18 +375,16 @@ class AudienceMixin(blocks.StructBlock):
         return blocks.BlockGroup(children, settings=settings)
 
     def render(self, value, context=None):
-        from .content import audience_allows, render_personalised
-
         audience = value.get("audience") or {}
         if not (audience.get("show_to") or audience.get("hide_from")):
             return super().render(value, context)
 
         def render_for(segments):
-            if not audience_allows(segments, audience):
+            if not content.audience_allows(segments, audience):
                 return ""
             return super(AudienceMixin, self).render(value, context)
 
-        return render_personalised(context, render_for)
+        return content.render_personalised(context, render_for)
 
 
 def personalised_slugs(block, value):

@@ -9,8 +9,8 @@ Every slug asked about is recorded on the ``SegmentSet`` for the caching layer.
 from dataclasses import dataclass
 
 from django.utils.html import format_html
+from wagtail.blocks.list_block import ListValue
 
-from .caching import mode
 from .middleware import visitor_state
 
 MATCH_ANY, MATCH_ALL = "any", "all"
@@ -43,8 +43,15 @@ def matches(segments, slugs, match=MATCH_ANY, judge="is_targeted"):
     """Whether the visitor is targeted by ``slugs`` (any or all of them)."""
     if segments is None or not slugs:
         return False
-    verdicts = (getattr(segments, judge)(slug) for slug in slugs)
+    verdicts = map(getattr(segments, judge), slugs)
     return all(verdicts) if match == MATCH_ALL else any(verdicts)
+
+
+def as_list(variants):
+    # A ListValue iterates by indexing until IndexError; its bound blocks are a plain list.
+    if isinstance(variants, ListValue):
+        return [child.value for child in variants.bound_blocks]
+    return variants
 
 
 def choose_variant(segments, variants):
@@ -52,7 +59,9 @@ def choose_variant(segments, variants):
 
     ``(0, None)`` means the default content.
     """
-    for position, variant in enumerate(variants, start=1):
+    if segments is None:
+        return 0, None
+    for position, variant in enumerate(as_list(variants), start=1):
         if matches(segments, variant.get("segments") or (), variant.get("match", MATCH_ANY)):
             return position, variant
     return 0, None
@@ -62,18 +71,8 @@ def is_held_out(segments, variants):
     """Whether a variant would have won but for the visitor being in a holdout."""
     return any(
         matches(segments, variant.get("segments") or (), variant.get("match"), "is_member")
-        for variant in variants
+        for variant in as_list(variants)
     )
-
-
-def record_impression(context, block_name, variant, position, held_out=False):
-    state = state_from_context(context)
-    if state is not None:
-        page = context.get("page")
-        segments = tuple(variant.get("segments") or ()) if variant else ()
-        state.impressions.append(
-            Impression(getattr(page, "pk", None), block_name or "", position, held_out, segments)
-        )
 
 
 def audience_allows(segments, audience):
@@ -89,7 +88,7 @@ def audience_allows(segments, audience):
     return not show_to or matches(segments, show_to)
 
 
-def render_personalised(context, render_for):
+def render_personalised(context, render_for, state=None):
     """Render content that depends on the visitor's segments.
 
     ``render_for(segments)`` renders for a ``SegmentSet``, or for the default
@@ -97,14 +96,14 @@ def render_personalised(context, render_for):
     default content in a placeholder, and the fragment endpoint, rendering
     the same page for the visitor, collects what fills each placeholder.
     """
-    state = state_from_context(context)
+    state = state or state_from_context(context)
     if state is None:
         return render_for(None)
     if state.fragments is not None:  # the fragment endpoint is rendering
         html = render_for(state.segments)
         state.fragments.append(html)
         return html
-    if mode() == "fragments" and state.segments.forced is None:
+    if state.cache_mode == "fragments" and state.segments.forced is None:
         state.placeholders += 1
         return format_html(
             '<div {}="{}" style="display: contents">{}</div>',
@@ -115,13 +114,36 @@ def render_personalised(context, render_for):
     return render_for(state.segments)
 
 
-def mark_for_cockpit(context, html):
-    """For editors, mark a personalised block so the cockpit can point it out on the page."""
+def render_variant(block, value, context):
+    """Render a ``PersonalisedBlock``: the visitor's variant, else the default.
+
+    Each rendering for a visitor is recorded as an impression for the stats,
+    and marked for the cockpit when an editor is looking.
+    """
     state = state_from_context(context)
-    if state is None or not state.impressions or not state.is_editor:
+    variants = value["variants"]
+
+    def render_for(segments):
+        position, variant = choose_variant(segments, variants)
+        if segments is not None:
+            state.impressions.append(
+                Impression(
+                    getattr(context.get("page"), "pk", None),
+                    block.name or "",
+                    position,
+                    not position and is_held_out(segments, variants),
+                    tuple(variant["segments"] or ()) if variant else (),
+                )
+            )
+        if variant is None:
+            return block.child_block.render(value["default"], context)
+        return "" if variant["hide"] else block.child_block.render(variant["value"], context)
+
+    shown_before = len(state.impressions) if state is not None else 0
+    html = render_personalised(context, render_for, state)
+    if state is None or len(state.impressions) == shown_before or not state.is_editor:
         return html
+    # Mark the block so the cockpit can point it out on the page.
     return format_html(
-        '<div data-segments-block="{}" style="display: contents">{}</div>',
-        len(state.impressions) - 1,
-        html,
+        '<div data-segments-block="{}" style="display: contents">{}</div>', shown_before, html
     )

@@ -465,32 +465,35 @@ def check_rule(compiled, context):
     ``RULE_TIME_BUDGET`` is not interrupted, but from then on this process
     treats it as not matching rather than let it slow every page.
     """
-    segment = context.segment.slug if context.segment else "?"
-    if compiled.error or (segment, compiled.type) in _too_slow:
+    if compiled.error or (_too_slow and (_slug(context), compiled.type) in _too_slow):
         return False
     started = time.perf_counter()
     try:
         result = bool(compiled.rule.matches(compiled.value, context))
     except Exception:
         log_once(
-            ("rule", segment, compiled.type),
+            ("rule", _slug(context), compiled.type),
             "Rule %r of segment %r raised; it counts as not matching",
             compiled.type,
-            segment,
+            _slug(context),
             exc_info=True,
         )
         return False
     elapsed = time.perf_counter() - started
     if elapsed > RULE_TIME_BUDGET:
-        _too_slow.add((segment, compiled.type))
+        _too_slow.add((_slug(context), compiled.type))
         log_once(
-            ("slow", segment, compiled.type),
+            ("slow", _slug(context), compiled.type),
             "Rule %r of segment %r took %.0f ms; it counts as not matching from now on",
             compiled.type,
-            segment,
+            _slug(context),
             elapsed * 1000,
         )
     return result != compiled.negate
+
+
+def _slug(context):
+    return context.segment.slug if context.segment else "?"
 
 
 def explain_rule(compiled, context):

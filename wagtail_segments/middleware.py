@@ -64,6 +64,10 @@ class VisitorState:
         return segments
 
     @cached_property
+    def cache_mode(self):
+        return caching.mode()
+
+    @cached_property
     def is_editor(self):
         return is_editor(self.request)
 
@@ -92,7 +96,7 @@ class VisitorState:
             self.profile.changed = False
         if not self.personalised:
             return
-        if caching.mode() == "segments":
+        if self.cache_mode == "segments":
             caching.after_view(self.request, response, self, sets_cookie=bool(response.cookies))
         else:
             # Another visitor must never get this copy from a shared cache.
@@ -151,7 +155,7 @@ class SegmentsMiddleware:
         if is_excluded(request.path_info):
             return self.get_response(request)
         state = attach_state(request)
-        if caching.mode() == "segments":
+        if state.cache_mode == "segments":
             caching.before_view(request, state)
         response = self.get_response(request)
         state.finish(response)

@@ -48,8 +48,12 @@ class Recorder:
         self.autostart = True  # tests switch the thread off and flush by hand
 
     def add(self, key, field, amount=1):
+        self.add_all({(key, field): amount})
+
+    def add_all(self, amounts):
+        """Add ``{(key, field): amount}`` under one lock."""
         with self.lock:
-            self.pending[(key, field)] += amount
+            self.pending.update(amounts)
             if self.autostart and self.pid != os.getpid():  # first use here, or after a fork
                 self.pid = os.getpid()
                 threading.Thread(
@@ -174,18 +178,17 @@ def _record(state):
             recorder.add(("segment", slug, day), "pageviews")
     shown_key = f"wagtail_segments:stats:shown:{profile.visitor_id}:{profile.visits}"
     if state.impressions:
+        variants = Counter(
+            (impression.page_id or 0, impression.block, impression.variant, impression.held_out)
+            for impression in state.impressions
+        )
+        recorder.add_all(
+            {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
+        )
         shown = _cache().get(shown_key) or []
-        for impression in state.impressions:
-            variant = (
-                impression.page_id or 0,
-                impression.block,
-                impression.variant,
-                impression.held_out,
-            )
-            recorder.add(("variant", *variant, day), "impressions")
-            if list(variant) not in shown:
-                shown.append(list(variant))
-        _cache().set(shown_key, shown[-MAX_SHOWN:], DAY_SECONDS)
+        new = [list(variant) for variant in variants if list(variant) not in shown]
+        if new:  # a reload shows nothing new: no write
+            _cache().set(shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
     definitions = state.segments.definitions
     goals = set(definitions.page_goals.get(state.page_id, ()))
     for name in state.events:
