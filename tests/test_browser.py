@@ -213,3 +213,163 @@ def test_wagtails_content_checker_finds_no_problem_with_the_cockpit(
         timeout=15_000,
     )
     assert count.text_content() == "0"
+
+
+def test_editor_reads_the_reports_of_simulated_traffic(
+    live_server, editor, browser_page, screenshot
+):
+    import csv
+    import io
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db.models import Sum
+    from django.utils import timezone
+    from wagtail.models import Page
+
+    from wagtail_segments import engine
+    from wagtail_segments.models import GoalDay, SegmentDay, SiteDay, VariantDay
+    from wagtail_segments.stats import recorder
+
+    with recorder.lock:  # counts earlier tests left unwritten belong to another database
+        recorder.pending.clear()
+    cache.clear()  # nor what was remembered of their visitors
+    engine.invalidate_definitions()
+    # The demo content, then (because no stats exist yet) its simulated visitors.
+    call_command("load_demo", "--no-user", verbosity=0, stdout=io.StringIO())
+    recorder.flush()
+    assert not recorder.pending
+    since = timezone.localdate() - timedelta(days=29)  # the reports' default: 30 days
+    site = SiteDay.objects.filter(day__gte=since).aggregate(
+        visitors=Sum("visitors"), pageviews=Sum("pageviews")
+    )
+    assert site["visitors"] and site["pageviews"], "the simulated traffic counted nothing"
+    segments = {
+        slug: (members, views)
+        for slug, members, views in SegmentDay.objects.filter(day__gte=since)
+        .values_list("segment")
+        .annotate(members=Sum("members"), views=Sum("pageviews"))
+    }
+    goals = dict(
+        GoalDay.objects.filter(day__gte=since).values_list("segment").annotate(n=Sum("conversions"))
+    )
+    assert segments["college-students"][0] and segments["investors"][0]
+
+    page = browser_page
+    log_in(page, live_server)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    # -- the segments report ----------------------------------------------------------------
+    page.goto(f"{live_server.url}/admin/personalisation/reports/segments/")
+    assert page.locator("h1").first.inner_text().strip() == "Segments"
+    table = read_table(page)
+    on_screen = {row["Segment"]: row for row in table}
+    assert set(on_screen) == {
+        "Whole site",
+        "College students",
+        "Investors",
+        "Checking-account prospects",
+        "Cart under £100",
+    }
+    whole = on_screen["Whole site"]
+    assert number(whole["Members seen"]) == site["visitors"]
+    assert number(whole["Page views"]) == site["pageviews"]
+    assert number(whole["Goals reached"]) == goals.get("", 0) > 0
+    for name, slug in [
+        ("College students", "college-students"),
+        ("Investors", "investors"),
+        ("Checking-account prospects", "checking-prospects"),
+        ("Cart under £100", "small-cart"),
+    ]:
+        members, views = segments.get(slug, (0, 0))
+        row = on_screen[name]
+        assert number(row["Members seen"]) == members
+        assert number(row["% of visitors"]) == round(100 * members / site["visitors"], 1)
+        assert number(row["Page views"]) == views
+        assert number(row["Goals reached"]) == goals.get(slug, 0)
+
+    # The trend: an inline SVG line per row, labelled with the row's total, drawn on screen.
+    charts = page.locator("table svg.segments-sparkline")
+    assert charts.count() == len(table)
+    for row, chart in zip(table, charts.all(), strict=True):
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box["width"] > 50 and box["height"] > 10
+        assert chart.get_attribute("aria-label") == f"Daily trend, {row['Members seen']} in all"
+    heights = {
+        point.split(",")[1]
+        for point in charts.first.locator("polyline").get_attribute("points").split()
+    }
+    assert len(heights) > 2, "the whole site's trend is flat: no daily data drawn"
+    screenshot("segments-report")
+
+    # The CSV behind the page's link holds the numbers on screen.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV", exact=True).click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    in_file = {row["Segment"]: row for row in csv.DictReader(io.StringIO(text))}
+    columns = [
+        "Members seen",
+        "% of visitors",
+        "Page views",
+        "% of page views",
+        "Goals reached",
+        "Per 100 members",
+    ]
+    assert {name: [number(row[c]) for c in columns] for name, row in in_file.items()} == {
+        name: [number(row[c]) for c in columns] for name, row in on_screen.items()
+    }
+
+    # -- the variants report ----------------------------------------------------------------
+    page.goto(f"{live_server.url}/admin/personalisation/reports/variants/")
+    assert page.locator("h1").first.inner_text().strip() == "Personalised variants"
+    titles = dict(Page.objects.values_list("pk", "title"))
+    expected = sorted(
+        (
+            titles[total["page_id"]],
+            total["block"].replace("_", " ").capitalize(),
+            "default (holdout)"
+            if total["held_out"]
+            else (f"variant {total['variant']}" if total["variant"] else "default"),
+            total["impressions"],
+            total["conversions"],
+        )
+        for total in VariantDay.objects.filter(day__gte=since)
+        .values("page_id", "block", "variant", "held_out")
+        .annotate(impressions=Sum("impressions"), conversions=Sum("conversions"))
+    )
+    assert len(expected) > 3 and any(row[2] == "default (holdout)" for row in expected)
+    shown = sorted(
+        (
+            row["Page"],
+            row["Block"],
+            row["Shown"],
+            number(row["Impressions"]),
+            number(row["Conversions"]),
+        )
+        for row in read_table(page)
+    )
+    assert shown == expected
+    screenshot("variants-report")
+
+    # Charts and all: the report pages fetch nothing from any other host.
+    elsewhere = [url for url in requests if not url.startswith(live_server.url + "/")]
+    assert len(requests) > 2 and not elsewhere, elsewhere
+
+
+def read_table(page):
+    """The listing table's rows as dicts of column heading to cell text."""
+    table = page.locator("table.listing").first
+    headings = [text.strip() for text in table.locator("thead th").all_inner_texts()]
+    return [
+        dict(zip(headings, (c.strip() for c in row.locator("td").all_inner_texts()), strict=True))
+        for row in table.locator("tbody tr").all()
+    ]
+
+
+def number(text):
+    """A number as shown on screen or in a CSV cell ("1,024", "12.5")."""
+    value = float(str(text).replace(",", ""))
+    return int(value) if value.is_integer() else value

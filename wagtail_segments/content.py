@@ -6,7 +6,7 @@ visitor is treated as belonging to no segment, so the default content shows.
 Every slug asked about is recorded on the ``SegmentSet`` for the caching layer.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.utils.html import format_html
 from wagtail.blocks.list_block import ListValue
@@ -17,8 +17,7 @@ MATCH_ANY, MATCH_ALL = "any", "all"
 FRAGMENT_ATTRIBUTE = "data-segments-fragment"
 
 
-@dataclass(frozen=True, slots=True)
-class Impression:
+class Impression(NamedTuple):
     """A personalised block shown to a visitor, for the stats layer."""
 
     page_id: int | None

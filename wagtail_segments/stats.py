@@ -53,7 +53,9 @@ class Recorder:
     def add_all(self, amounts):
         """Add ``{(key, field): amount}`` under one lock."""
         with self.lock:
-            self.pending.update(amounts)
+            pending = self.pending
+            for counter, amount in amounts.items():
+                pending[counter] += amount
             if self.autostart and self.pid != os.getpid():  # first use here, or after a fork
                 self.pid = os.getpid()
                 threading.Thread(
