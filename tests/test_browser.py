@@ -326,21 +326,28 @@ def test_editor_reads_the_reports_of_simulated_traffic(
     page.goto(f"{live_server.url}/admin/personalisation/reports/variants/")
     assert page.locator("h1").first.inner_text().strip() == "Personalised variants"
     titles = dict(Page.objects.values_list("pk", "title"))
+    names = dict(Segment.objects.values_list("slug", "name"))
+
+    def label(total):
+        segments = ", ".join(names[slug] for slug in total["segments"].split(",") if slug)
+        if total["held_out"]:
+            return f"default (holdout of {segments})"
+        return f"variant {total['variant']} for {segments}" if total["variant"] else "default"
+
     expected = sorted(
         (
             titles[total["page_id"]],
             total["block"].replace("_", " ").capitalize(),
-            "default (holdout)"
-            if total["held_out"]
-            else (f"variant {total['variant']}" if total["variant"] else "default"),
+            label(total),
             total["impressions"],
             total["conversions"],
         )
         for total in VariantDay.objects.filter(day__gte=since)
-        .values("page_id", "block", "variant", "held_out")
+        .values("page_id", "block", "variant", "held_out", "segments")
         .annotate(impressions=Sum("impressions"), conversions=Sum("conversions"))
     )
-    assert len(expected) > 3 and any(row[2] == "default (holdout)" for row in expected)
+    assert len(expected) > 3
+    assert any(row[2] == "default (holdout of Investors)" for row in expected)
     shown = sorted(
         (
             row["Page"],

@@ -157,3 +157,12 @@ def test_markup_in_names_and_values_is_shown_as_text(site, editor):
     escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
     assert html.count(escaped) >= 3  # segment name, rule value, interest, UTM
     assert f"<dt>plan</dt><dd><code>{escaped}</code></dd>" in html  # the attribute
+
+
+def test_the_cockpit_says_which_holdout_keeps_a_block_on_the_default(site, editor):
+    Segment.objects.filter(slug="college-students").update(holdout_percent=100)
+    engine.invalidate_definitions()
+    client = browser(editor)
+    client.get(CAMPUS)
+    html = client.get("/").content.decode()
+    assert "default — in the holdout of College students: keeps the default" in html

@@ -277,8 +277,9 @@ def test_each_personalised_block_shown_reports_an_impression(site):
         response = client.get(f"/offers/{query}")
         impressions.append(visitor_state(response.wsgi_request).impressions)
     page_id = PersonalisedPage.objects.get().pk
-    assert [(i.page_id, i.block, i.variant, i.held_out) for [i] in impressions] == [
-        (page_id, "offer", 0, False),
-        (page_id, "offer", 1, False),
-        (page_id, "offer", 0, True),  # a student, held out: default content
+    assert [(i.page_id, i.block, i.variant, i.held_out, i.segments) for [i] in impressions] == [
+        (page_id, "offer", 0, False, ()),
+        (page_id, "offer", 1, False, ("investors",)),
+        # A student, held out: default content, counted against the students' variant.
+        (page_id, "offer", 2, True, ("students",)),
     ]

@@ -127,7 +127,50 @@ def test_holdout_members_are_counted_as_such(counted):
     student.get("/")
     recorder.flush()
     held = VariantDay.objects.get(page_id=demo_home_id(), block="personalised_hero", held_out=True)
-    assert (held.variant, held.impressions) == (0, 1)
+    # Counted against the variant the holdout keeps them from: the students' variant.
+    assert (held.variant, held.segments, held.impressions) == (1, "college-students", 1)
+
+
+def test_each_variant_is_named_and_measured_against_its_own_holdout(counted, admin_client):
+    from wagtail_segments.models import Segment
+    from wagtail_segments.reports import variant_rows
+
+    hero = {"page_id": demo_home_id(), "block": "personalised_hero", "day": timezone.localdate()}
+    for variant, held_out, segments, impressions, conversions in (
+        (0, False, "", 100, 10),  # visitors in no segment
+        (1, False, "college-students", 100, 30),
+        (1, True, "college-students", 50, 10),
+        (2, False, "investors", 80, 6),  # no holdout of its own: against the default
+        (2, True, "", 40, 20),  # an old holdout row, not told apart: a baseline for no one
+    ):
+        VariantDay.objects.create(
+            **hero,
+            variant=variant,
+            held_out=held_out,
+            segments=segments,
+            impressions=impressions,
+            conversions=conversions,
+        )
+    Segment.objects.filter(slug="investors").update(name="Investors <b>plus</b>")
+    rows = {row.variant: row for row in variant_rows(timezone.localdate())}
+    students = rows["variant 1 for College students"]
+    assert (students.baseline, students.rate, students.uplift) == (
+        "default (holdout of College students)",
+        30.0,
+        50.0,  # 30 % against 20 %
+    )
+    investors = rows["variant 2 for Investors <b>plus</b>"]
+    assert (investors.baseline, investors.uplift) == ("default", -25.0)  # 7.5 % against 10 %
+    for baseline in ("default", "default (holdout of College students)", "default (holdout)"):
+        assert (rows[baseline].baseline, rows[baseline].uplift, rows[baseline].confidence) == (
+            "",
+            "",
+            "",
+        )
+    page = admin_client.get("/admin/personalisation/reports/variants/", HTTP_HOST="localhost")
+    html = page.content.decode()
+    assert "variant 1 for College students" in html
+    assert "Investors &lt;b&gt;plus&lt;/b&gt;" in html and "<b>plus</b>" not in html
 
 
 def demo_home_id():

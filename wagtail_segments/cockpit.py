@@ -85,18 +85,16 @@ def ledger_rows(profile, interests, pages):
 def block_rows(state, names):
     rows = []
     for number, impression in enumerate(state.impressions):
-        if impression.variant:
+        segments = ", ".join(names.get(slug, slug) for slug in impression.segments)
+        if impression.held_out:
+            shown = _("default")
+            why = _("in the holdout of %(segments)s: keeps the default") % {"segments": segments}
+        elif impression.variant:
             shown = _("variant %(position)s") % {"position": impression.variant}
-            why = _("member of %(segments)s") % {
-                "segments": ", ".join(names.get(slug, slug) for slug in impression.segments)
-            }
+            why = _("member of %(segments)s") % {"segments": segments}
         else:
             shown = _("default")
-            why = (
-                _("in a holdout: keeps the default")
-                if impression.held_out
-                else _("no variant's segments match")
-            )
+            why = _("no variant's segments match")
         label = impression.block.replace("_", " ").capitalize() or _("Block")
         rows.append({"number": number, "block": label, "shown": shown, "why": why})
     return rows

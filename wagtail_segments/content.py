@@ -23,8 +23,8 @@ class Impression(NamedTuple):
     page_id: int | None
     block: str  # the block's name in its parent block
     variant: int  # position of the variant shown, from 1; 0 for the default
-    held_out: bool = False  # the default was shown because the visitor is in a holdout
-    segments: tuple = ()  # the segments of the variant shown
+    held_out: bool = False  # the default was shown instead of ``variant``: a holdout member
+    segments: tuple = ()  # the segments of ``variant``
 
 
 def state_from_context(context):
@@ -53,25 +53,19 @@ def as_list(variants):
     return variants
 
 
-def choose_variant(segments, variants):
+def choose_variant(segments, variants, judge="is_targeted"):
     """``(position, variant)`` of the first variant (in editor order) targeting the visitor.
 
-    ``(0, None)`` means the default content.
+    ``(0, None)`` means the default content. With ``judge="is_member"`` it
+    tells which variant a holdout member would have got.
     """
     if segments is None:
         return 0, None
     for position, variant in enumerate(as_list(variants), start=1):
-        if matches(segments, variant.get("segments") or (), variant.get("match", MATCH_ANY)):
+        slugs, match = variant.get("segments") or (), variant.get("match", MATCH_ANY)
+        if matches(segments, slugs, match, judge):
             return position, variant
     return 0, None
-
-
-def is_held_out(segments, variants):
-    """Whether a variant would have won but for the visitor being in a holdout."""
-    return any(
-        matches(segments, variant.get("segments") or (), variant.get("match"), "is_member")
-        for variant in as_list(variants)
-    )
 
 
 def audience_allows(segments, audience):
@@ -125,13 +119,17 @@ def render_variant(block, value, context):
     def render_for(segments):
         position, variant = choose_variant(segments, variants)
         if segments is not None:
+            counted, held_out = (position, variant), False
+            if not position:  # a holdout member is counted against the variant they miss
+                counted = choose_variant(segments, variants, "is_member")
+                held_out = bool(counted[0])
             state.impressions.append(
                 Impression(
                     getattr(context.get("page"), "pk", None),
                     block.name or "",
-                    position,
-                    not position and is_held_out(segments, variants),
-                    tuple(variant["segments"] or ()) if variant else (),
+                    counted[0],
+                    held_out,
+                    tuple(counted[1]["segments"] or ()) if counted[1] else (),
                 )
             )
         if variant is None:

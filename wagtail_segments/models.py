@@ -459,7 +459,9 @@ class VariantDay(models.Model):
     page_id = models.PositiveIntegerField()
     block = models.CharField(max_length=64)
     variant = models.PositiveSmallIntegerField()  # 0: the default
-    held_out = models.BooleanField(default=False)  # the default, shown to a holdout member
+    held_out = models.BooleanField(default=False)  # the default, shown instead of ``variant``
+    # Slugs of the variant's segments, comma-separated: what it was for when it was shown.
+    segments = models.CharField(max_length=255, blank=True, default="")
     day = models.DateField()
     impressions = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
@@ -468,7 +470,7 @@ class VariantDay(models.Model):
         verbose_name = _("variant day")
         constraints = [
             models.UniqueConstraint(
-                fields=["page_id", "block", "variant", "held_out", "day"],
+                fields=["page_id", "block", "variant", "held_out", "segments", "day"],
                 name="wagtail_segments_variant_day",
             )
         ]

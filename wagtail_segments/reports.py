@@ -271,43 +271,68 @@ def confidence(conversions, impressions, base_conversions, base_impressions):
     return _("not significant yet (p = %(p)s)") % {"p": f"{p_value:.2f}"}
 
 
-def variant_label(variant, held_out):
-    if held_out:
-        return _("default (holdout)")
-    return _("variant %(position)s") % {"position": variant} if variant else _("default")
+def variant_label(total, names):
+    """ "variant 1 for College students", "default (holdout of Investors)", "default"."""
+    segments = ", ".join(names.get(slug, slug) for slug in total["segments"].split(",") if slug)
+    if total["held_out"]:
+        if not segments:  # counted before holdouts were told apart per variant
+            return _("default (holdout)")
+        return _("default (holdout of %(segments)s)") % {"segments": segments}
+    if not total["variant"]:
+        return _("default")
+    if not segments:
+        return _("variant %(position)s") % {"position": total["variant"]}
+    return _("variant %(position)s for %(segments)s") % {
+        "position": total["variant"],
+        "segments": segments,
+    }
+
+
+def baseline_of(total, totals_of_block):
+    """What a variant is measured against: its own holdout, else the default content.
+
+    The default and the holdouts are baselines themselves: no comparison.
+    """
+    if not total["variant"] or total["held_out"]:
+        return None
+    own_holdout = (
+        t
+        for t in totals_of_block
+        if t["held_out"] and (t["variant"], t["segments"]) == (total["variant"], total["segments"])
+    )
+    default = (t for t in totals_of_block if not t["variant"] and not t["held_out"])
+    return next(own_holdout, None) or next(default, None)
 
 
 def variant_rows(since):
-    from .models import VariantDay
+    from .models import Segment, VariantDay
 
     totals = (
         VariantDay.objects.filter(day__gte=since)
-        .values("page_id", "block", "variant", "held_out")
+        .values("page_id", "block", "variant", "held_out", "segments")
         .annotate(impressions=Sum("impressions"), conversions=Sum("conversions"))
-        .order_by("page_id", "block", "held_out", "variant")
+        .order_by("page_id", "block", "variant", "segments", "held_out")
     )
     titles = dict(
         Page.objects.filter(pk__in={t["page_id"] for t in totals}).values_list("pk", "title")
     )
+    names = dict(Segment.objects.values_list("slug", "name"))
     by_block = {}
     for total in totals:
         by_block.setdefault((total["page_id"], total["block"]), []).append(total)
     rows = []
     for (page_id, block), totals_of_block in by_block.items():
-        # The baseline: the holdout when there is one, else the default content.
-        baseline = next((t for t in totals_of_block if t["held_out"]), None) or next(
-            (t for t in totals_of_block if not t["variant"]), None
-        )
         for total in totals_of_block:
             row = VariantRow(
                 titles.get(page_id, _("deleted page %(id)s") % {"id": page_id}),
                 block.replace("_", " ").capitalize(),
-                variant_label(total["variant"], total["held_out"]),
+                variant_label(total, names),
                 total["impressions"],
                 total["conversions"],
             )
-            if baseline is not None and total is not baseline:
-                row.baseline = variant_label(baseline["variant"], baseline["held_out"])
+            baseline = baseline_of(total, totals_of_block)
+            if baseline is not None:
+                row.baseline = variant_label(baseline, names)
                 row.baseline_rate = percent(baseline["conversions"], baseline["impressions"])
                 row.confidence = confidence(
                     total["conversions"],

@@ -125,7 +125,7 @@ def write_row(kind, lookup, amounts):
 LOOKUPS = {
     "site": ("day",),
     "segment": ("segment", "day"),
-    "variant": ("page_id", "block", "variant", "held_out", "day"),
+    "variant": ("page_id", "block", "variant", "held_out", "segments", "day"),
     "goal": ("goal_id", "segment", "day"),
 }
 
@@ -178,10 +178,16 @@ def _record(state):
         recorder.add(("site", day), "pageviews")
         for slug in members:
             recorder.add(("segment", slug, day), "pageviews")
-    shown_key = f"wagtail_segments:stats:shown:{profile.visitor_id}:{profile.visits}"
+    shown_key = f"wagtail_segments:stats:variants:{profile.visitor_id}:{profile.visits}"
     if state.impressions:
         variants = Counter(
-            (impression.page_id or 0, impression.block, impression.variant, impression.held_out)
+            (
+                impression.page_id or 0,
+                impression.block,
+                impression.variant,
+                impression.held_out,
+                ",".join(impression.segments)[:255],
+            )
             for impression in state.impressions
         )
         recorder.add_all(
@@ -225,5 +231,5 @@ def convert(state, goal, day, members, shown_key):
         members = todays_segments(state, day)
     for slug in ["", *members]:
         recorder.add(("goal", goal, slug, day), "conversions")
-    for page_id, block, variant, held_out in cache.get(shown_key) or ():
-        recorder.add(("variant", page_id, block, variant, held_out, day), "conversions")
+    for shown in cache.get(shown_key) or ():
+        recorder.add(("variant", *shown, day), "conversions")
