@@ -62,6 +62,36 @@ def test_cold_process_reads_the_compiled_definitions_from_django_cache(
         assert "segment-0" in segment_set()
 
 
+def test_another_process_change_is_seen_within_the_recheck_interval(db, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(engine.time, "monotonic", lambda: clock[0])
+    make_segments(2)
+    assert "new" not in load_definitions().segments
+    # Another process adds a segment (no signal here) and stamps a new version in the cache.
+    Segment.objects.bulk_create([Segment(name="New", slug="new", rules=[pageviews(0)])])
+    cache.set(engine.VERSION_KEY, "from-another-process", None)
+    asked = []
+    real_get = cache.get
+    monkeypatch.setattr(
+        cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k)
+    )
+    clock[0] += 0.5
+    assert "new" not in load_definitions().segments
+    assert asked == []  # within the interval not even the version is read: no round trip
+    clock[0] += 1
+    assert "new" in load_definitions().segments
+    assert engine.VERSION_KEY in asked
+
+
+@override_settings(WAGTAIL_SEGMENTS={"DEFINITIONS_RECHECK_SECONDS": 0})
+def test_with_no_recheck_interval_every_use_reads_the_version(db):
+    make_segments(2)
+    load_definitions()
+    Segment.objects.bulk_create([Segment(name="New", slug="new", rules=[pageviews(0)])])
+    cache.set(engine.VERSION_KEY, "from-another-process", None)
+    assert "new" in load_definitions().segments
+
+
 def test_only_segments_asked_about_are_judged(db):
     make_segments(1000, rules_each=1)
     Segment.objects.create(

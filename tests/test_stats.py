@@ -52,6 +52,26 @@ def test_visitors_members_and_page_views_are_counted(counted):
     assert not SegmentDay.objects.filter(segment="investors").exists()
 
 
+def test_a_visitors_later_page_views_today_need_no_cache_read(counted, monkeypatch):
+    student = visitor()
+    student.get(CAMPUS)
+    asked = []
+    real_get = cache.get
+    monkeypatch.setattr(
+        cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k)
+    )
+    student.get("/savings/")  # no personalised content: nothing else to look up
+    assert not [key for key in asked if key.startswith("wagtail_segments:stats:")]
+    # Another process remembers nothing of this visitor: it reads the shared entry once.
+    stats._remembered.clear()
+    student.get("/savings/")
+    student.get("/savings/")
+    assert len([key for key in asked if key.startswith("wagtail_segments:stats:day:")]) == 1
+    recorder.flush()
+    students = today(SegmentDay, segment="college-students")
+    assert (students.members, students.pageviews) == (1, 4)
+
+
 @pytest.mark.parametrize(
     "headers",
     [{"HTTP_USER_AGENT": BOT_UA}, {"HTTP_DNT": "1"}, {"HTTP_SEC_GPC": "1"}],

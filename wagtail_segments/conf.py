@@ -17,6 +17,9 @@ CACHE_MODES = ("private", "segments", "fragments")
 DEFAULTS = {
     # Cache alias holding compiled segment definitions (and the cache store).
     "CACHE_ALIAS": "default",
+    # A process asks that cache whether another process changed the segments at most
+    # this often (changes made in the process itself apply at once); 0: on every request.
+    "DEFINITIONS_RECHECK_SECONDS": 1,
     # Interest scores halve after this many days without new points; None: never decay.
     "SCORE_HALF_LIFE_DAYS": 30,
     # Where profiles live: "cookie" (signed, in the visitor's browser), "cache" or "database".

@@ -205,10 +205,24 @@ def _record(state):
         convert(state, goal, day, members, shown_key)
 
 
+MAX_REMEMBERED = 10_000
+_remembered = {}  # this process's copy of recent day entries from the cache (they never change)
+
+
 def todays_segments(state, day):
     """The segments this visitor is counted in today; counts the visitor on their first view."""
-    cache, visitor = _cache(), state.profile.visitor_id
-    key = f"wagtail_segments:stats:day:{day.isoformat()}:{visitor}"
+    key = f"wagtail_segments:stats:day:{day.isoformat()}:{state.profile.visitor_id}"
+    members = _remembered.get(key)
+    if members is None:
+        members = _todays_segments(state, day, key)
+        if len(_remembered) >= MAX_REMEMBERED:
+            _remembered.clear()
+        _remembered[key] = members
+    return members
+
+
+def _todays_segments(state, day, key):
+    cache = _cache()
     members = cache.get(key)
     if members is not None:
         return members
