@@ -85,6 +85,67 @@ def test_loading_and_rendering_makes_no_query(django_assert_num_queries, db):
         assert TEASER.render(value, {"request": request}) == "Hi, student"
 
 
+def test_a_loaded_value_changed_in_code_or_the_editor_renders_the_change():
+    value = TEASER.to_python(STORED)
+    value["variants"][0]["value"] = "Changed"
+    value["variants"].append({"segments": ["savers"], "match": "any", "hide": False, "value": "$"})
+    context = {"request": request_in("students")}
+    assert TEASER.render(value, context) == "Changed"
+    assert TEASER.render(value, {"request": request_in("savers")}) == "$"
+    assert TEASER.get_prep_value(value)["variants"][-1]["value"] == "$"
+
+
+def test_variants_of_many_blocks_load_in_one_query_per_kind_of_content(
+    db, django_assert_num_queries
+):
+    from wagtail.models import Page
+
+    pages = list(Page.objects.values_list("pk", flat=True)[:2])
+    stream = blocks.StreamBlock([("link", PersonalisedBlock(blocks.PageChooserBlock()))])
+    stored = [
+        {
+            "type": "link",
+            "value": {
+                "default": pages[0],
+                "variants": [{"segments": ["students"], "value": pages[n % 2]}],
+            },
+        }
+        for n in range(5)
+    ]
+    with django_assert_num_queries(2):  # the defaults' pages, then the variants' pages
+        loaded = [child.value for child in stream.to_python(stored)]
+    assert [TEASER.variants(value)[0].value.pk for value in loaded] == [
+        pages[n % 2] for n in range(5)
+    ]
+
+
+def test_list_items_stored_with_ids_keep_them():
+    stored = {
+        "default": "Hello",
+        "variants": [
+            {"type": "item", "id": "abc", "value": {"segments": ["students"], "value": "Hi"}}
+        ],
+    }
+    value = TEASER.to_python(stored)
+    assert render(TEASER, stored, "students") == "Hi"
+    assert value["variants"].bound_blocks[0].id == "abc"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        None,
+        "text",
+        {"default": "Hello", "variants": "students"},
+        {"default": "Hello", "variants": [3, None, "students"]},
+    ],
+    ids=["none", "text", "variants-not-a-list", "variants-not-dicts"],
+)
+def test_malformed_stored_values_load_and_show_the_default(stored):
+    default = stored["default"] if isinstance(stored, dict) else TEASER.child_block.get_default()
+    assert render(TEASER, stored, "students") == TEASER.child_block.render(default)
+
+
 def test_match_all_needs_every_segment():
     stored = {"default": "Hello", "variants": [STORED["variants"][1]]}
     assert render(TEASER, stored, "students") == "Hello"

@@ -7,9 +7,12 @@ so a segment's usage listing and delete warning show where it is used.
 
 import copy
 import uuid
+from itertools import islice
+from typing import Any, NamedTuple
 
 from django import forms
 from django.apps import apps
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.blocks.list_block import ListValue
@@ -225,10 +228,60 @@ class VariantChild(ListValue.ListChild):
         self._id = value
 
 
+class Variant(NamedTuple):
+    """A variant as a page chooses it: the segments it is for, and what it shows."""
+
+    segments: list
+    match: str
+    hide: bool
+    value: Any
+
+
+def variant_of(value):
+    """A ``Variant`` from a variant's block value (a ``StructValue`` or a dict)."""
+    return Variant(
+        list(value.get("segments") or ()),
+        value.get("match") or "any",
+        bool(value.get("hide")),
+        value.get("value"),
+    )
+
+
+class VariantsValue(ListValue):
+    """A personalised block's variants as loaded for a page.
+
+    Pages choose among ``variants``, plain tuples; the list of blocks that
+    Wagtail's editor, API and exports work with is built from them when first
+    used (and, once built, is what ``variants`` reads, changes included).
+    """
+
+    def __init__(self, list_block, variants, ids):
+        self.list_block = list_block
+        self._variants, self._ids = variants, ids
+
+    @cached_property
+    def bound_blocks(self):
+        block = self.list_block.child_block
+        return [
+            VariantChild(block, block._to_struct_value(variant._asdict().items()), id=variant_id)
+            for variant, variant_id in zip(self._variants, self._ids, strict=True)
+        ]
+
+    @property
+    def variants(self):
+        if "bound_blocks" in self.__dict__:
+            return [variant_of(child.value) for child in self.bound_blocks]
+        return self._variants
+
+
 def bulk_child_values(block, items, name):
     """``items[i][name]`` for every item, converted in one call; the default where missing."""
     converted = iter(block.bulk_to_python([item[name] for item in items if name in item]))
     return [next(converted) if name in item else block.get_default() for item in items]
+
+
+def field_value(block, item, name):
+    return block.to_python(item[name]) if name in item else block.get_default()
 
 
 class PersonalisedBlock(blocks.StructBlock):
@@ -282,63 +335,64 @@ class PersonalisedBlock(blocks.StructBlock):
 
         A page loads every personalised block it holds. The defaults, and the
         contents of all variants, are each converted in one call (choosers
-        still fetch in bulk); the variants' own structure is built directly.
+        still fetch in bulk); the variants become plain ``Variant`` tuples.
         """
         values = [value if isinstance(value, dict) else {} for value in values]
-        default_block, list_block = self.child_blocks["default"], self.child_blocks["variants"]
-        variant_block = list_block.child_block
-        variant_lists = [
+        list_block = self.child_blocks["variants"]
+        fields = list_block.child_block.child_blocks
+        stored = [
             [
                 (item.get("id"), item["value"])
                 if list_block._item_is_in_block_format(item)
                 else (None, item)
                 for item in value.get("variants") or ()
             ]
+            if isinstance(value.get("variants"), list)
+            else []
             for value in values
         ]
-        raw_variants = [raw if isinstance(raw, dict) else {} for v in variant_lists for _, raw in v]
-        fields = {
-            name: iter(bulk_child_values(block, raw_variants, name))
-            for name, block in variant_block.child_blocks.items()
-        }
-        defaults = bulk_child_values(default_block, values, "default")
-        return [
-            self._to_struct_value(
-                [
-                    ("default", default),
-                    (
-                        "variants",
-                        ListValue(
-                            list_block,
-                            bound_blocks=[
-                                VariantChild(
-                                    variant_block,
-                                    variant_block._to_struct_value(
-                                        [(name, next(found)) for name, found in fields.items()]
-                                    ),
-                                    id=variant_id,
-                                )
-                                for variant_id, _ in variants
-                            ],
-                        ),
-                    ),
-                ]
+        items = [item if isinstance(item, dict) else {} for found in stored for _, item in found]
+        contents = iter(bulk_child_values(fields["value"], items, "value"))
+        items = iter(items)
+        defaults = bulk_child_values(self.child_blocks["default"], values, "default")
+        loaded = []
+        for default, found in zip(defaults, stored, strict=True):
+            variants = [
+                Variant(
+                    field_value(fields["segments"], item, "segments"),
+                    field_value(fields["match"], item, "match"),
+                    field_value(fields["hide"], item, "hide"),
+                    next(contents),
+                )
+                for item in islice(items, len(found))
+            ]
+            ids = [variant_id for variant_id, _ in found]
+            loaded.append(
+                self._to_struct_value(
+                    [("default", default), ("variants", VariantsValue(list_block, variants, ids))]
+                )
             )
-            for default, variants in zip(defaults, variant_lists, strict=True)
-        ]
+        return loaded
+
+    def variants(self, value):
+        """The variants of ``value`` as ``Variant`` tuples, in editor order."""
+        variants = value["variants"]
+        if isinstance(variants, VariantsValue):
+            return variants.variants
+        return [variant_of(variant) for variant in variants]
 
     def choose(self, value, segments):
-        """``(position, variant)`` this visitor gets; ``(0, None)`` for the default."""
-        return content.choose_variant(segments, value["variants"])
+        """``(position, Variant)`` this visitor gets; ``(0, None)`` for the default."""
+        return content.choose_variant(segments, self.variants(value))
 
     def render(self, value, context=None):
         return content.render_variant(self, value, context)
 
     def get_api_representation(self, value, context=None):
         _, variant = self.choose(value, content.segments_from_context(context))
-        if variant is not None and variant["hide"]:
+        if variant is not None and variant.hide:
             return None
-        chosen = value["default"] if variant is None else variant["value"]
+        chosen = value["default"] if variant is None else variant.value
         return self.child_block.get_api_representation(chosen, context)
 
     class Meta:
@@ -391,8 +445,10 @@ def personalised_slugs(block, value):
     """The slugs of every segment that personalised content in ``value`` depends on."""
     slugs = set()
     if isinstance(block, PersonalisedBlock):
-        for variant in value["variants"]:
-            slugs.update(variant["segments"] or ())
+        for variant in block.variants(value):
+            slugs.update(variant.segments)
+            slugs |= personalised_slugs(block.child_block, variant.value)
+        return slugs | personalised_slugs(block.child_block, value["default"])
     if isinstance(block, AudienceMixin) and value.get("audience"):
         audience = value["audience"]
         slugs.update(audience.get("show_to") or ())
@@ -405,10 +461,7 @@ def personalised_slugs(block, value):
             slugs |= personalised_slugs(block.child_block, item)
     elif isinstance(block, blocks.StructBlock):
         for name, child_block in block.child_blocks.items():
-            if name == "variants" and isinstance(block, PersonalisedBlock):
-                for variant in value["variants"]:
-                    slugs |= personalised_slugs(block.child_block, variant["value"])
-            elif name in value:
+            if name in value:
                 slugs |= personalised_slugs(child_block, value[name])
     return slugs
 

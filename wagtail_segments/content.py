@@ -9,7 +9,6 @@ Every slug asked about is recorded on the ``SegmentSet`` for the caching layer.
 from typing import NamedTuple
 
 from django.utils.html import format_html
-from wagtail.blocks.list_block import ListValue
 
 from .middleware import visitor_state
 
@@ -46,24 +45,16 @@ def matches(segments, slugs, match=MATCH_ANY, judge="is_targeted"):
     return all(verdicts) if match == MATCH_ALL else any(verdicts)
 
 
-def as_list(variants):
-    # A ListValue iterates by indexing until IndexError; its bound blocks are a plain list.
-    if isinstance(variants, ListValue):
-        return [child.value for child in variants.bound_blocks]
-    return variants
-
-
 def choose_variant(segments, variants, judge="is_targeted"):
-    """``(position, variant)`` of the first variant (in editor order) targeting the visitor.
+    """``(position, variant)`` of the first ``Variant`` (in editor order) targeting the visitor.
 
     ``(0, None)`` means the default content. With ``judge="is_member"`` it
     tells which variant a holdout member would have got.
     """
     if segments is None:
         return 0, None
-    for position, variant in enumerate(as_list(variants), start=1):
-        slugs, match = variant.get("segments") or (), variant.get("match", MATCH_ANY)
-        if matches(segments, slugs, match, judge):
+    for position, variant in enumerate(variants, start=1):
+        if matches(segments, variant.segments, variant.match, judge):
             return position, variant
     return 0, None
 
@@ -114,7 +105,7 @@ def render_variant(block, value, context):
     and marked for the cockpit when an editor is looking.
     """
     state = state_from_context(context)
-    variants = value["variants"]
+    variants = block.variants(value)
 
     def render_for(segments):
         position, variant = choose_variant(segments, variants)
@@ -129,12 +120,12 @@ def render_variant(block, value, context):
                     block.name or "",
                     counted[0],
                     held_out,
-                    tuple(counted[1]["segments"] or ()) if counted[1] else (),
+                    tuple(counted[1].segments) if counted[1] else (),
                 )
             )
         if variant is None:
             return block.child_block.render(value["default"], context)
-        return "" if variant["hide"] else block.child_block.render(variant["value"], context)
+        return "" if variant.hide else block.child_block.render(variant.value, context)
 
     shown_before = len(state.impressions) if state is not None else 0
     html = render_personalised(context, render_for, state)
