@@ -229,9 +229,13 @@ class VariantChild(ListValue.ListChild):
 
 
 class Variant(NamedTuple):
-    """A variant as a page chooses it: the segments it is for, and what it shows."""
+    """A variant as a page chooses it: the segments it is for, and what it shows.
 
-    segments: list
+    Tuples of plain values, which Python's garbage collector stops tracking:
+    a page holds many of them for the whole request.
+    """
+
+    segments: tuple
     match: str
     hide: bool
     value: Any
@@ -240,7 +244,7 @@ class Variant(NamedTuple):
 def variant_of(value):
     """A ``Variant`` from a variant's block value (a ``StructValue`` or a dict)."""
     return Variant(
-        list(value.get("segments") or ()),
+        tuple(value.get("segments") or ()),
         value.get("match") or "any",
         bool(value.get("hide")),
         value.get("value"),
@@ -257,14 +261,21 @@ class VariantsValue(ListValue):
 
     def __init__(self, list_block, variants, ids):
         self.list_block = list_block
-        self._variants, self._ids = variants, ids
+        self._variants, self._ids = variants, ids  # ids: None when the stored list has none
 
     @cached_property
     def bound_blocks(self):
         block = self.list_block.child_block
+        ids = self._ids or [None] * len(self._variants)
         return [
-            VariantChild(block, block._to_struct_value(variant._asdict().items()), id=variant_id)
-            for variant, variant_id in zip(self._variants, self._ids, strict=True)
+            VariantChild(
+                block,
+                block._to_struct_value(
+                    {**variant._asdict(), "segments": list(variant.segments)}.items()
+                ),
+                id=variant_id,
+            )
+            for variant, variant_id in zip(self._variants, ids, strict=True)
         ]
 
     @property
@@ -357,16 +368,16 @@ class PersonalisedBlock(blocks.StructBlock):
         defaults = bulk_child_values(self.child_blocks["default"], values, "default")
         loaded = []
         for default, found in zip(defaults, stored, strict=True):
-            variants = [
+            variants = tuple(
                 Variant(
-                    field_value(fields["segments"], item, "segments"),
+                    tuple(field_value(fields["segments"], item, "segments")),
                     field_value(fields["match"], item, "match"),
                     field_value(fields["hide"], item, "hide"),
                     next(contents),
                 )
                 for item in islice(items, len(found))
-            ]
-            ids = [variant_id for variant_id, _ in found]
+            )
+            ids = [variant_id for variant_id, _ in found] if any(i for i, _ in found) else None
             loaded.append(
                 self._to_struct_value(
                     [("default", default), ("variants", VariantsValue(list_block, variants, ids))]

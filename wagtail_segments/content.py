@@ -120,7 +120,7 @@ def render_variant(block, value, context):
                     block.name or "",
                     counted[0],
                     held_out,
-                    tuple(counted[1].segments) if counted[1] else (),
+                    counted[1].segments if counted[1] else (),
                 )
             )
         if variant is None:

@@ -466,7 +466,9 @@ class SegmentSet:
         return explanations
 
 
-RULE_TIME_BUDGET = 0.05  # seconds one rule may take before it is switched off in this process
+RULE_TIME_BUDGET = 0.05  # seconds one rule may take...
+SLOW_ANSWERS_ALLOWED = 3  # ...this many times in a row before it is switched off in this process
+_slow_streaks = {}  # (segment slug, rule type) -> slow answers in a row
 _too_slow = set()
 
 
@@ -474,8 +476,10 @@ def check_rule(compiled, context):
     """One rule's verdict, negation applied; a rule that fails counts as not matching.
 
     A rule that raises counts as not matching. A rule that takes longer than
-    ``RULE_TIME_BUDGET`` is not interrupted, but from then on this process
-    treats it as not matching rather than let it slow every page.
+    ``RULE_TIME_BUDGET`` is not interrupted; once it has done so
+    ``SLOW_ANSWERS_ALLOWED`` times in a row, this process treats it as not
+    matching rather than let it slow every page. A single slow answer (the
+    garbage collector or the machine pausing the process) switches nothing off.
     """
     if compiled.error or (_too_slow and (_slug(context), compiled.type) in _too_slow):
         return False
@@ -493,15 +497,26 @@ def check_rule(compiled, context):
         return False
     elapsed = time.perf_counter() - started
     if elapsed > RULE_TIME_BUDGET:
-        _too_slow.add((_slug(context), compiled.type))
+        note_slow_answer((_slug(context), compiled.type), elapsed)
+    elif _slow_streaks:
+        _slow_streaks.pop((_slug(context), compiled.type), None)
+    return result != compiled.negate
+
+
+def note_slow_answer(key, elapsed):
+    streak = _slow_streaks[key] = _slow_streaks.get(key, 0) + 1
+    if streak >= SLOW_ANSWERS_ALLOWED:
+        _too_slow.add(key)
         log_once(
-            ("slow", _slug(context), compiled.type),
-            "Rule %r of segment %r took %.0f ms; it counts as not matching from now on",
-            compiled.type,
-            _slug(context),
+            ("slow", *key),
+            "Rule %r of segment %r took over %.0f ms %d times in a row (%.0f ms last); "
+            "it counts as not matching from now on",
+            key[1],
+            key[0],
+            RULE_TIME_BUDGET * 1000,
+            streak,
             elapsed * 1000,
         )
-    return result != compiled.negate
 
 
 def _slug(context):

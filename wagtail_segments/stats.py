@@ -194,7 +194,8 @@ def _record(state):
             {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
         )
         shown = _cache().get(shown_key) or []
-        new = [list(variant) for variant in variants if list(variant) not in shown]
+        known = set(shown)
+        new = [variant for variant in variants if variant not in known]
         if new:  # a reload shows nothing new: no write
             _cache().set(shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
     definitions = state.segments.definitions
