@@ -2,6 +2,7 @@
 
     make benchmark                      # N = 0, 10, 100, 1000; writes benchmarks/results.*
     .venv/bin/python benchmarks/run.py --segments 100 --requests 100 --profile
+    .venv/bin/python benchmarks/run.py --redis redis://127.0.0.1:6379/9   # cache in Redis
 
 For each N it defines N segments of 5 rules of mixed types, and builds a
 page with one personalised block for each segment it uses (at most 100, so
@@ -39,11 +40,13 @@ PLAIN_PARAGRAPHS = 20
 TOPICS = 10
 
 
-def set_up_django(database):
+def set_up_django(database, redis_url=None):
     sys.path[:0] = [str(ROOT), str(ROOT / "sandbox")]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ["DEBUG"] = "0"
+    if redis_url:  # Django's cache in Redis, as in production (else local memory)
+        os.environ["REDIS_URL"] = redis_url
     import django
 
     django.setup()
@@ -235,6 +238,8 @@ def profile(scenario, requests, out):
 
 def markdown(results):
     lines = [
+        f"{results['machine']}, {results['date']}; Django's cache in {results['cache']}.",
+        "",
         "| Segments defined | Used by the page | Visitor | Control (ms) | Personalised (ms) "
         "| Latency ratio | Throughput ratio | Queries control / personalised |",
         "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
@@ -305,14 +310,23 @@ def main():
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--profile", action="store_true", help="profile N = 100 (or the last N)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--redis", metavar="URL", help="Django's cache in Redis (its database is flushed)"
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        set_up_django(Path(scratch) / "benchmark.sqlite3")
+        set_up_django(Path(scratch) / "benchmark.sqlite3", options.redis)
         from django.core.cache import cache
 
+        from wagtail_segments.stats import recorder
+
+        # Counts are written between scenarios, not by the writer thread: on SQLite
+        # its writes would lock the database while a scenario is being built.
+        recorder.autostart = False
         runs = []
         for segments in options.segments:
+            recorder.flush()
             cache.clear()
             scenario = Scenario(segments)
             runs.append(
@@ -327,6 +341,7 @@ def main():
         cookie_bytes = cookie_size_after(scenario)
         results = {
             "machine": f"{platform.machine()}, Python {platform.python_version()}",
+            "cache": "Redis" if options.redis else "local memory",
             "date": time.strftime("%Y-%m-%d"),
             "runs": runs,
             "cookie_bytes": cookie_bytes,
@@ -338,11 +353,10 @@ def main():
         print(markdown(results))
         if options.profile:
             n = 100 if 100 in options.segments else options.segments[-1]
+            recorder.flush()
             scenario = Scenario(n)
             path = profile(scenario, options.requests, options.output / "profile.txt")
             print(f"Profile of the personalised page at N = {n}: {path}")
-        from wagtail_segments.stats import recorder
-
         recorder.flush()  # while the scratch database still exists
 
 

@@ -55,21 +55,31 @@ def test_visitors_members_and_page_views_are_counted(counted):
 def test_a_visitors_later_page_views_today_need_no_cache_read(counted, monkeypatch):
     student = visitor()
     student.get(CAMPUS)
+    student.get("/")  # the personalised hero: a variant shown in this visit
     asked = []
     real_get = cache.get
     monkeypatch.setattr(
         cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k)
     )
-    student.get("/savings/")  # no personalised content: nothing else to look up
+    student.get("/savings/")
+    student.get("/")  # the same variant again
     assert not [key for key in asked if key.startswith("wagtail_segments:stats:")]
-    # Another process remembers nothing of this visitor: it reads the shared entry once.
+    # Another process remembers nothing of this visitor: it reads the shared entries once.
     stats._remembered.clear()
-    student.get("/savings/")
-    student.get("/savings/")
-    assert len([key for key in asked if key.startswith("wagtail_segments:stats:day:")]) == 1
+    stats._shown_here.clear()
+    for _ in range(2):
+        student.get("/")
+    assert sorted(
+        key.split(":")[2] for key in asked if key.startswith("wagtail_segments:stats:")
+    ) == [
+        "day",
+        "variants",
+    ]
     recorder.flush()
     students = today(SegmentDay, segment="college-students")
-    assert (students.members, students.pageviews) == (1, 4)
+    assert (students.members, students.pageviews) == (1, 6)
+    hero = VariantDay.objects.get(block="personalised_hero", variant=1, day=timezone.localdate())
+    assert hero.impressions == 4
 
 
 @pytest.mark.parametrize(

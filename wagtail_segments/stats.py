@@ -193,11 +193,14 @@ def _record(state):
         recorder.add_all(
             {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
         )
-        shown = _cache().get(shown_key) or []
-        known = set(shown)
-        new = [variant for variant in variants if variant not in known]
-        if new:  # a reload shows nothing new: no write
-            _cache().set(shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
+        if not _shown_here.get(shown_key, frozenset()).issuperset(variants):
+            shown = _cache().get(shown_key) or []
+            known = set(shown)
+            new = [variant for variant in variants if variant not in known]
+            if new:
+                shown = (shown + new)[-MAX_SHOWN:]
+                _cache().set(shown_key, shown, DAY_SECONDS)
+            _shown_here.remember(shown_key, frozenset(shown))
     definitions = state.segments.definitions
     goals = set(definitions.page_goals.get(state.page_id, ()))
     for name in state.events:
@@ -206,8 +209,24 @@ def _record(state):
         convert(state, goal, day, members, shown_key)
 
 
-MAX_REMEMBERED = 10_000
-_remembered = {}  # this process's copy of recent day entries from the cache (they never change)
+class ProcessMemo(dict):
+    """What this process last read from or wrote to the shared cache; at most ``size`` keys."""
+
+    def __init__(self, size=10_000):
+        super().__init__()
+        self.size = size
+
+    def remember(self, key, value):
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
+        return value
+
+
+# A visitor's segments of the day (they never change once counted), and the variants of
+# their visit known to be in the cache: a visitor's later page views need no round trip.
+_remembered = ProcessMemo()
+_shown_here = ProcessMemo()
 
 
 def todays_segments(state, day):
@@ -215,10 +234,7 @@ def todays_segments(state, day):
     key = f"wagtail_segments:stats:day:{day.isoformat()}:{state.profile.visitor_id}"
     members = _remembered.get(key)
     if members is None:
-        members = _todays_segments(state, day, key)
-        if len(_remembered) >= MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = members
+        members = _remembered.remember(key, _todays_segments(state, day, key))
     return members
 
 
