@@ -198,9 +198,9 @@ def _record(state):
             known = set(shown)
             new = [variant for variant in variants if variant not in known]
             if new:
-                shown = (shown + new)[-MAX_SHOWN:]
-                _cache().set(shown_key, shown, DAY_SECONDS)
-            _shown_here.remember(shown_key, frozenset(shown))
+                _cache().set(shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
+            # Recorded (the oldest may have made way for newer ones): not to be added again.
+            _shown_here.remember(shown_key, frozenset(known.union(variants)))
     definitions = state.segments.definitions
     goals = set(definitions.page_goals.get(state.page_id, ()))
     for name in state.events:
