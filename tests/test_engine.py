@@ -92,6 +92,17 @@ def test_with_no_recheck_interval_every_use_reads_the_version(db):
     assert "new" in load_definitions().segments
 
 
+def test_definitions_cached_by_another_release_are_not_read(db, monkeypatch):
+    make_segments(2)
+    load_definitions()
+    version = cache.get(engine.VERSION_KEY)
+    # What the release before left in the shared cache under the same version stamp.
+    cache.set(engine.DEFINITIONS_KEY.format(release="0.0.1", version=version), "older", None)
+    monkeypatch.setattr(engine, "__version__", "0.0.2")
+    engine._memory.update(version=None, definitions=None)  # the upgraded process starts
+    assert set(load_definitions().segments) == {"segment-0", "segment-1"}
+
+
 def test_only_segments_asked_about_are_judged(db):
     make_segments(1000, rules_each=1)
     Segment.objects.create(

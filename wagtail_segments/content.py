@@ -111,7 +111,8 @@ def render_variant(block, value, context):
         position, variant = choose_variant(segments, variants)
         if segments is not None:
             counted, held_out = (position, variant), False
-            if not position:  # a holdout member is counted against the variant they miss
+            if not position and segments.forced is None and segments.definitions.holdouts:
+                # A holdout member is counted against the variant they miss.
                 counted = choose_variant(segments, variants, "is_member")
                 held_out = bool(counted[0])
             state.impressions.append(

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import __version__
 from .conf import segments_settings
 from .fields import stored_rules
 from .rules.base import RuleContext
@@ -30,7 +31,8 @@ from .scoring import ScoringRules, compile_scoring
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "wagtail_segments:version"
-DEFINITIONS_KEY = "wagtail_segments:definitions:{version}"
+# Each release compiles its own: an upgraded process must not unpickle an older shape.
+DEFINITIONS_KEY = "wagtail_segments:definitions:{release}:{version}"
 
 
 # -- compiled definitions ----------------------------------------------------------------------
@@ -98,6 +100,7 @@ class Definitions:
     experiences: dict = field(default_factory=dict)  # page id -> ((slug, page id), ...)
     page_goals: dict = field(default_factory=dict)  # page id -> (goal id, ...)
     event_goals: dict = field(default_factory=dict)  # event name -> (goal id, ...)
+    holdouts: frozenset = frozenset()  # slugs of the segments that keep a holdout
 
 
 def compile_rule(block_type, stored, where=""):
@@ -190,6 +193,7 @@ def compile_definitions():
     }
     return Definitions(
         segments=segments,
+        holdouts=frozenset(slug for slug, s in segments.items() if s.holdout_percent),
         scoring=compile_scoring(),
         placements=compile_placements(),
         experiences=compile_experiences(),
@@ -282,10 +286,11 @@ def load_definitions():
         if version is not None and version == _memory["version"]:
             _memory["checked"] = checked
             return _memory["definitions"]
-        definitions = cache.get(DEFINITIONS_KEY.format(version=version))
+        key = DEFINITIONS_KEY.format(release=__version__, version=version)
+        definitions = cache.get(key)
         if definitions is None:
             definitions = compile_definitions()
-            cache.set(DEFINITIONS_KEY.format(version=version), definitions, None)
+            cache.set(key, definitions, None)
     except Exception:
         # The cache is down: keep serving what this process knows, or compile afresh.
         log_once("cache", "wagtail_segments cannot use its cache; using memory", exc_info=True)
@@ -410,13 +415,11 @@ class SegmentSet:
 
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
-        if self.forced is not None:
+        if self.forced is not None or slug not in self.definitions.holdouts:
             return False  # previews and "view as" show the segment's content
-        segment = self.definitions.segments.get(slug)
-        return bool(
-            segment
-            and segment.holdout_percent
-            and self.is_member(slug)
+        segment = self.definitions.segments[slug]
+        return (
+            self.is_member(slug)
             and self.visitor.percentile(slug, "holdout") < segment.holdout_percent
         )
 
@@ -428,9 +431,13 @@ class SegmentSet:
         if not segment.is_scheduled(self.now):
             return False
         context = self.context(segment)
-        results = (check_rule(rule, context) for rule in segment.rules)
-        combine = all if segment.match_all else any
-        matched = bool(segment.rules) and combine(results)
+        # "all" stops at the first rule that fails, "any" at the first that holds.
+        stop_at = not segment.match_all
+        matched = False
+        for rule in segment.rules:
+            matched = check_rule(rule, context)
+            if matched is stop_at:
+                break
         return self._apply_sticky(segment, matched)
 
     def _apply_sticky(self, segment, matched):
