@@ -28,6 +28,17 @@ def stats_flushed_by_hand():
 
 
 @pytest.fixture
+def cache_reads(monkeypatch):
+    """The keys read from Django's default cache from now on (clear it to start afresh)."""
+    from django.core.cache import cache
+
+    keys = []
+    read = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: keys.append(key) or read(key, *a, **k))
+    return keys
+
+
+@pytest.fixture
 def pages(db):
     """A test site: a root page with savings, investing and students children."""
     return make_site_with_pages("savings", "investing", "students")

@@ -34,6 +34,11 @@ def visitor(**headers):
     return Client(**{"HTTP_USER_AGENT": BROWSER_UA, "HTTP_HOST": "localhost", **headers})
 
 
+def stats_keys_read(keys):
+    """The kinds of stats entries among cache keys read: ["day", "variants", ...]."""
+    return sorted(key.split(":")[2] for key in keys if key.startswith("wagtail_segments:stats:"))
+
+
 def today(model, **lookup):
     return model.objects.get(day=timezone.localdate(), **lookup)
 
@@ -52,34 +57,33 @@ def test_visitors_members_and_page_views_are_counted(counted):
     assert not SegmentDay.objects.filter(segment="investors").exists()
 
 
-def test_a_visitors_later_page_views_today_need_no_cache_read(counted, monkeypatch):
+def test_a_visitors_later_page_views_today_need_no_cache_read(counted, cache_reads):
     student = visitor()
     student.get(CAMPUS)
     student.get("/")  # the personalised hero: a variant shown in this visit
-    asked = []
-    real_get = cache.get
-    monkeypatch.setattr(
-        cache, "get", lambda key, *a, **k: asked.append(key) or real_get(key, *a, **k)
-    )
+    cache_reads.clear()
     student.get("/savings/")
     student.get("/")  # the same variant again
-    assert not [key for key in asked if key.startswith("wagtail_segments:stats:")]
+    assert stats_keys_read(cache_reads) == []
     # Another process remembers nothing of this visitor: it reads the shared entries once.
     stats._remembered.clear()
     stats._shown_here.clear()
     for _ in range(2):
         student.get("/")
-    assert sorted(
-        key.split(":")[2] for key in asked if key.startswith("wagtail_segments:stats:")
-    ) == [
-        "day",
-        "variants",
-    ]
+    assert stats_keys_read(cache_reads) == ["day", "variants"]
     recorder.flush()
     students = today(SegmentDay, segment="college-students")
     assert (students.members, students.pageviews) == (1, 6)
     hero = VariantDay.objects.get(block="personalised_hero", variant=1, day=timezone.localdate())
     assert hero.impressions == 4
+
+
+def test_a_new_visitors_first_page_view_reads_nothing_from_the_cache(counted, cache_reads):
+    visitor().get("/")  # the personalised hero: counted, and its variant remembered
+    assert stats_keys_read(cache_reads) == []
+    recorder.flush()
+    assert (today(SiteDay).visitors, today(SiteDay).pageviews) == (1, 1)
+    assert VariantDay.objects.get(block="personalised_hero", variant=0).impressions == 1
 
 
 @pytest.mark.parametrize(

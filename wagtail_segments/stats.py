@@ -194,7 +194,7 @@ def _record(state):
             {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
         )
         if not _shown_here.get(shown_key, frozenset()).issuperset(variants):
-            shown = _cache().get(shown_key) or []
+            shown = [] if is_first_view(state) else _cache().get(shown_key) or []
             known = set(shown)
             new = [variant for variant in variants if variant not in known]
             if new:
@@ -238,9 +238,14 @@ def todays_segments(state, day):
     return members
 
 
+def is_first_view(state):
+    """A visitor's first page view: nothing of theirs can be in the cache yet (no read)."""
+    return state.profile.pageviews <= 1
+
+
 def _todays_segments(state, day, key):
     cache = _cache()
-    members = cache.get(key)
+    members = None if is_first_view(state) else cache.get(key)
     if members is not None:
         return members
     members = state.segments.slugs()  # judges every segment, once per visitor per day
