@@ -3,9 +3,11 @@
 import csv
 import io
 import multiprocessing
+import pickle
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections
@@ -14,8 +16,10 @@ from django.utils import timezone
 
 from tests.factories import BOT_UA, BROWSER_UA
 from wagtail_segments import engine, stats
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
 from wagtail_segments.stats import recorder
+from wagtail_segments.stores import _unsign
 
 CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
 
@@ -84,6 +88,39 @@ def test_a_new_visitors_first_page_view_reads_nothing_from_the_cache(counted, ca
     recorder.flush()
     assert (today(SiteDay).visitors, today(SiteDay).pageviews) == (1, 1)
     assert VariantDay.objects.get(block="personalised_hero", variant=0).impressions == 1
+
+
+def test_counting_waits_until_the_response_is_sent(counted):
+    from django.test import RequestFactory
+    from wagtail.views import serve
+
+    from wagtail_segments.middleware import SegmentsMiddleware
+
+    request = RequestFactory().get("/", headers={"user-agent": BROWSER_UA})
+    request.user = AnonymousUser()
+    response = SegmentsMiddleware(lambda request: serve(request, "/").render())(request)
+    assert response.status_code == 200
+    assert not recorder.pending  # the page went out with nothing counted yet
+    response.close()  # what the server does once it has sent the response
+    assert recorder.pending[(("site", timezone.localdate()), "pageviews")] == 1
+    # A copy of the response kept by a cache counts nothing when it is closed again.
+    copy = pickle.loads(pickle.dumps(response))
+    pending = dict(recorder.pending)
+    copy.close()
+    assert dict(recorder.pending) == pending
+
+
+def test_a_sticky_membership_found_by_the_count_reaches_the_cookie(counted):
+    from wagtail_segments.models import Segment
+    from wagtail_segments.profile import VisitorProfile
+
+    Segment.objects.create(
+        name="Readers", slug="readers", sticky_days=7, rules=[("pageviews", {"count": 1})]
+    )
+    engine.invalidate_definitions()
+    response = visitor().get("/savings/")  # no content asks about "readers"
+    cookie = response.cookies[segments_settings.COOKIE_NAME].value
+    assert "readers" in VisitorProfile.from_data(_unsign(cookie)).sticky
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ class Definitions:
     page_goals: dict = field(default_factory=dict)  # page id -> (goal id, ...)
     event_goals: dict = field(default_factory=dict)  # event name -> (goal id, ...)
     holdouts: frozenset = frozenset()  # slugs of the segments that keep a holdout
+    sticky: frozenset = frozenset()  # slugs of the sticky segments
 
 
 def compile_rule(block_type, stored, where=""):
@@ -194,6 +195,7 @@ def compile_definitions():
     return Definitions(
         segments=segments,
         holdouts=frozenset(slug for slug, s in segments.items() if s.holdout_percent),
+        sticky=frozenset(slug for slug, s in segments.items() if s.sticky_days),
         scoring=compile_scoring(),
         placements=compile_placements(),
         experiences=compile_experiences(),

@@ -87,7 +87,7 @@ class VisitorState:
 
     def finish(self, response):
         if self.profile_loaded and not self.placeholders:
-            stats.record(self)
+            stats.record(self, response)
         # A page served with fragment placeholders is for every visitor: the
         # fragment request that fills them in records this visitor's view.
         changed = self.profile_loaded and self.profile.changed

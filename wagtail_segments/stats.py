@@ -1,6 +1,7 @@
 """Stats: what each request counts, and how the counts reach the database.
 
-A request adds to counters in its process's memory; a background thread in
+A request is counted once its response has been sent (when Django closes
+it), into counters in its process's memory; a background thread in
 each process writes them every ``STATS_FLUSH_SECONDS`` with atomic
 increments (``UPDATE … SET n = n + k``, or an insert that falls back to the
 update when another process inserted first), so no page waits for a
@@ -161,18 +162,48 @@ def counts(state):
     )
 
 
-def record(state):
-    """Count this request's page view, impressions and goals (called after the response)."""
+def record(state, response):
+    """Count this request's page view, impressions and goals once the response is sent.
+
+    The counting (judging every segment on a visitor's first page view of the
+    day, the cache round trips) runs when Django closes the response, after
+    the server has sent it: the page never waits for it. Sticky segments are
+    judged now, as a membership found while counting must reach the profile,
+    which leaves with the response.
+    """
     if not counts(state) or (state.page_id is None and not state.events):
         return
-    try:
-        _record(state)
-    except Exception:  # the cache is away, say: the page is served all the same
-        log_once("stats-record", "wagtail_segments could not count a request", exc_info=True)
+    day = timezone.localdate()
+    if state.page_id is not None and day_key(state, day) not in _remembered:
+        for slug in state.segments.definitions.sticky:
+            state.segments.is_member(slug)
+    response._resource_closers.append(AfterResponse(state, day))
 
 
-def _record(state):
-    profile, day = state.profile, timezone.localdate()
+class AfterResponse:
+    """Counts a request when Django closes its response, once the server has sent it.
+
+    A cache that stores the response (Django's cache middleware pickles it)
+    keeps a copy that counts nothing: the counting belongs to this request.
+    """
+
+    def __init__(self, state, day):
+        self.state, self.day = state, day
+
+    def __reduce__(self):
+        return (type(self), (None, None))
+
+    def __call__(self):
+        if self.state is None:
+            return
+        try:
+            _record(self.state, self.day)
+        except Exception:  # the cache is away, say: the page was served all the same
+            log_once("stats-record", "wagtail_segments could not count a request", exc_info=True)
+
+
+def _record(state, day):
+    profile = state.profile
     members = todays_segments(state, day) if state.page_id is not None else None
     if members is not None:
         recorder.add(("site", day), "pageviews")
@@ -229,9 +260,13 @@ _remembered = ProcessMemo()
 _shown_here = ProcessMemo()
 
 
+def day_key(state, day):
+    return f"wagtail_segments:stats:day:{day.isoformat()}:{state.profile.visitor_id}"
+
+
 def todays_segments(state, day):
     """The segments this visitor is counted in today; counts the visitor on their first view."""
-    key = f"wagtail_segments:stats:day:{day.isoformat()}:{state.profile.visitor_id}"
+    key = day_key(state, day)
     members = _remembered.get(key)
     if members is None:
         members = _remembered.remember(key, _todays_segments(state, day, key))
