@@ -329,3 +329,11 @@ def test_the_sandbox_registers_its_own_rule_like_any_project():
         for request in (big, small, unknown)
     ]
     assert verdicts == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "inside"),
+    [("Page views ≥ 3", "page views ≥ 3"), ("UTM source", "UTM source"), ("", ""), ("X", "X")],
+)
+def test_rule_sentences_read_as_one_line(sentence, inside):
+    assert engine.in_sentence(sentence) == inside

@@ -137,9 +137,14 @@ def describe_rules(stream_data):
             sentences.append(f"unknown rule “{item.get('type')}”")
             continue
         stored = item.get("value") or {}
-        sentence = rule.describe(rule.with_defaults(stored))
-        sentences.append(f"not {sentence}" if stored.get("negate") else sentence)
+        sentence = str(rule.describe(rule.with_defaults(stored)))
+        sentences.append(f"not {in_sentence(sentence)}" if stored.get("negate") else sentence)
     return sentences
+
+
+def in_sentence(text):
+    """``text`` as the middle of a sentence: "Page views ≥ 3" → "page views ≥ 3" ("UTM" stays)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def compile_segment(segment, manual_users=(), manual_visitors=()):

@@ -104,13 +104,14 @@ class Segment(index.Indexed, models.Model):
         return _("enabled")
 
     def rules_summary(self):
-        """The rules as one readable line, e.g. “UTM campaign = campus and not Page views ≥ 3”."""
-        from .engine import describe_rules
+        """The rules as one readable line, e.g. “utm_campaign = “campus” and not page views ≥ 3”."""
+        from .engine import describe_rules, in_sentence
 
         joiner = _(" and ") if self.match == self.MATCH_ALL else _(" or ")
-        return str(joiner).join(describe_rules(stored_rules(self.rules))) or _(
-            "No rules: never matches"
-        )
+        sentences = describe_rules(stored_rules(self.rules))
+        if not sentences:
+            return _("No rules: never matches")
+        return str(joiner).join([sentences[0], *map(in_sentence, sentences[1:])])
 
     rules_summary.short_description = _("Rules")
 
