@@ -291,6 +291,19 @@ def bulk_child_values(block, items, name):
     return [next(converted) if name in item else block.get_default() for item in items]
 
 
+def stored_variants(list_block, stored):
+    """``(id, dict)`` of each stored variant; ids are None in the plain public format."""
+    if not isinstance(stored, list):
+        return []
+    found = []
+    for item in stored:
+        variant_id = None
+        if list_block._item_is_in_block_format(item):
+            variant_id, item = item.get("id"), item["value"]
+        found.append((variant_id, item if isinstance(item, dict) else {}))
+    return found
+
+
 def field_value(block, item, name):
     return block.to_python(item[name]) if name in item else block.get_default()
 
@@ -351,18 +364,8 @@ class PersonalisedBlock(blocks.StructBlock):
         values = [value if isinstance(value, dict) else {} for value in values]
         list_block = self.child_blocks["variants"]
         fields = list_block.child_block.child_blocks
-        stored = [
-            [
-                (item.get("id"), item["value"])
-                if list_block._item_is_in_block_format(item)
-                else (None, item)
-                for item in value.get("variants") or ()
-            ]
-            if isinstance(value.get("variants"), list)
-            else []
-            for value in values
-        ]
-        items = [item if isinstance(item, dict) else {} for found in stored for _, item in found]
+        stored = [stored_variants(list_block, value.get("variants")) for value in values]
+        items = [item for found in stored for _, item in found]
         contents = iter(bulk_child_values(fields["value"], items, "value"))
         items = iter(items)
         defaults = bulk_child_values(self.child_blocks["default"], values, "default")

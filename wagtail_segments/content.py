@@ -110,18 +110,18 @@ def render_variant(block, value, context):
     def render_for(segments):
         position, variant = choose_variant(segments, variants)
         if segments is not None:
-            counted, held_out = (position, variant), False
-            if not position and segments.forced is None and segments.definitions.holdouts:
+            counted_position, counted, held_out = position, variant, False
+            if not position and segments.keeps_holdouts:
                 # A holdout member is counted against the variant they miss.
-                counted = choose_variant(segments, variants, "is_member")
-                held_out = bool(counted[0])
+                counted_position, counted = choose_variant(segments, variants, "is_member")
+                held_out = bool(counted_position)
             state.impressions.append(
                 Impression(
                     getattr(context.get("page"), "pk", None),
                     block.name or "",
-                    counted[0],
+                    counted_position,
                     held_out,
-                    counted[1].segments if counted[1] else (),
+                    counted.segments if counted else (),
                 )
             )
         if variant is None:

@@ -420,10 +420,16 @@ class SegmentSet:
             self._verdicts[slug] = verdict
         return verdict
 
+    @property
+    def keeps_holdouts(self):
+        """Whether any member may be held out: some segment keeps a holdout, and no
+        segments are forced (previews and "view as" show the segments' content)."""
+        return self.forced is None and bool(self.definitions.holdouts)
+
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
-        if self.forced is not None or slug not in self.definitions.holdouts:
-            return False  # previews and "view as" show the segment's content
+        if not self.keeps_holdouts or slug not in self.definitions.holdouts:
+            return False
         segment = self.definitions.segments[slug]
         return (
             self.is_member(slug)
