@@ -443,16 +443,9 @@ class AudienceMixin(blocks.StructBlock):
         return blocks.BlockGroup(children, settings=settings)
 
     def render(self, value, context=None):
-        audience = value.get("audience") or {}
-        if not (audience.get("show_to") or audience.get("hide_from")):
-            return super().render(value, context)
-
-        def render_for(segments):
-            if not content.audience_allows(segments, audience):
-                return ""
-            return super(AudienceMixin, self).render(value, context)
-
-        return content.render_personalised(context, render_for)
+        return content.render_audience(
+            self, value, context, lambda: super(AudienceMixin, self).render(value, context)
+        )
 
 
 def personalised_slugs(block, value):

@@ -83,26 +83,80 @@ def ledger_rows(profile, interests, pages):
 
 
 def block_rows(state, names):
+    """One row per personalised block, audience setting and ``{% segment %}`` tag rendered."""
+
+    def named(slugs):
+        return ", ".join(names.get(slug, slug) for slug in slugs)
+
     rows = []
-    for number, impression in enumerate(state.impressions):
-        segments = ", ".join(names.get(slug, slug) for slug in impression.segments)
-        if impression.held_out:
-            shown = _("default")
-            why = _("in the holdout of %(segments)s: keeps the default") % {"segments": segments}
-        elif impression.variant:
-            shown = _("variant %(position)s") % {"position": impression.variant}
-            why = _("member of %(segments)s") % {"segments": segments}
+    for number, item in enumerate(state.explained):
+        label = (item.name or "").replace("_", " ").capitalize() or _("Block")
+        if item.kind == "variant":
+            shown, why = variant_verdict(item.detail, item.shown, named)
+        elif item.kind == "audience":
+            shown, why = audience_verdict(item.detail, item.shown, state.segments, named)
         else:
-            shown = _("default")
-            why = _("no variant's segments match")
-        label = impression.block.replace("_", " ").capitalize() or _("Block")
-        rows.append({"number": number, "block": label, "shown": shown, "why": why})
+            slugs, match = item.detail
+            label = "{% segment " + " ".join(f"“{slug}”" for slug in slugs) + " %}"
+            shown = _("its content") if item.shown else _("its “else” part")
+            if item.shown:
+                why = _("member of %(segments)s") % {"segments": named(slugs)}
+            elif match == "all":
+                why = _("not a member of all of %(segments)s") % {"segments": named(slugs)}
+            else:
+                why = _("not a member of %(segments)s") % {"segments": named(slugs)}
+        rows.append(
+            {
+                "number": number,
+                "block": label,
+                "shown": shown,
+                "why": why,
+                "highlight": item.kind != "segment tag",
+            }
+        )
     return rows
+
+
+def variant_verdict(impression, visible, named):
+    segments = named(impression.segments)
+    if impression.held_out:
+        return _("default"), _("in the holdout of %(segments)s: keeps the default") % {
+            "segments": segments
+        }
+    if not impression.variant:
+        return _("default"), _("no variant's segments match")
+    shown = _("variant %(position)s") % {"position": impression.variant}
+    if not visible:
+        shown = _("nothing (variant %(position)s hides it)") % {"position": impression.variant}
+    return shown, _("member of %(segments)s") % {"segments": segments}
+
+
+def audience_verdict(audience, allowed, segments, named):
+    hide_from = [slug for slug in audience.get("hide_from") or () if segments.is_targeted(slug)]
+    show_to = audience.get("show_to") or ()
+    if hide_from:
+        return _("hidden"), _("hidden from %(segments)s") % {"segments": named(hide_from)}
+    if not show_to:
+        return _("shown"), _("not in any segment it is hidden from")
+    if allowed:
+        members = [slug for slug in show_to if segments.is_targeted(slug)]
+        return _("shown"), _("shown only to %(segments)s: member of %(member)s") % {
+            "segments": named(show_to),
+            "member": named(members),
+        }
+    return _("hidden"), _("shown only to %(segments)s: not a member") % {"segments": named(show_to)}
 
 
 def readable(value):
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
     return text if len(text) <= MAX_ATTRIBUTE_TEXT else text[: MAX_ATTRIBUTE_TEXT - 1] + "…"
+
+
+def blocks_context(state):
+    """The cockpit's list of personalised content, once the whole page has been rendered."""
+    definitions = state.segments.definitions
+    names = {slug: segment.name for slug, segment in definitions.segments.items()}
+    return {"blocks": block_rows(state, names)}
 
 
 def cockpit_context(request):
@@ -132,7 +186,6 @@ def cockpit_context(request):
         "events": profile.events,
         "attributes": {key: readable(value) for key, value in profile.attributes.items()},
         "segments": judged.explain(),
-        "blocks": block_rows(state, names),
         "viewing_as": sorted(names.get(slug, slug) for slug in state.viewing_as or ()),
         "viewing_as_slugs": state.viewing_as or frozenset(),
         "all_segments": list(names.items()),

@@ -1,16 +1,18 @@
 """Deciding personalised content: which variant wins, whether an audience sees a block.
 
-The blocks and template tags call these with the request's ``SegmentSet``;
-without one (no request in the context, or the middleware did not run) the
-visitor is treated as belonging to no segment, so the default content shows.
-Every slug asked about is recorded on the ``SegmentSet`` for the caching layer.
+The blocks and template tags call these with the request's ``SegmentSet``:
+the one of the context's ``request``, else the one of the request being
+served (``{{ page.body }}`` renders its blocks with no context at all). With
+neither (a management command, search indexing, a task) the visitor belongs
+to no segment, so the default content shows and nothing is recorded. Every
+slug asked about is recorded on the ``SegmentSet`` for the caching layer.
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.utils.html import format_html
 
-from .middleware import visitor_state
+from .middleware import current_state, visitor_state
 
 MATCH_ANY, MATCH_ALL = "any", "all"
 FRAGMENT_ATTRIBUTE = "data-segments-fragment"
@@ -26,9 +28,25 @@ class Impression(NamedTuple):
     segments: tuple = ()  # the segments of ``variant``
 
 
+class Explained(NamedTuple):
+    """Personalised content rendered for an editor, for the cockpit to explain.
+
+    ``kind`` is "variant" (``detail``: its ``Impression``), "audience"
+    (``detail``: the audience setting) or "segment tag" (``detail``: the tag's
+    slugs and match); ``shown`` says whether the visitor sees the content.
+    """
+
+    kind: str
+    name: str
+    detail: Any
+    shown: bool
+
+
 def state_from_context(context):
-    request = (context or {}).get("request")
-    return visitor_state(request) if request is not None else None
+    """The ``VisitorState`` to render for: the context's request's, else the current one."""
+    request = context.get("request") if context else None
+    state = visitor_state(request) if request is not None else None
+    return state if state is not None else current_state()
 
 
 def segments_from_context(context):
@@ -102,10 +120,11 @@ def render_variant(block, value, context):
     """Render a ``PersonalisedBlock``: the visitor's variant, else the default.
 
     Each rendering for a visitor is recorded as an impression for the stats,
-    and marked for the cockpit when an editor is looking.
+    and explained to the cockpit when an editor is looking.
     """
     state = state_from_context(context)
     variants = block.variants(value)
+    explained = []
 
     def render_for(segments):
         position, variant = choose_variant(segments, variants)
@@ -115,24 +134,65 @@ def render_variant(block, value, context):
                 # A holdout member is counted against the variant they miss.
                 counted_position, counted = choose_variant(segments, variants, "is_member")
                 held_out = bool(counted_position)
-            state.impressions.append(
-                Impression(
-                    getattr(context.get("page"), "pk", None),
-                    block.name or "",
-                    counted_position,
-                    held_out,
-                    counted.segments if counted else (),
-                )
+            impression = Impression(
+                page_id(context, state),
+                block.name or "",
+                counted_position,
+                held_out,
+                counted.segments if counted else (),
             )
+            state.impressions.append(impression)
+            shown = variant is None or not variant.hide
+            explain(state, Explained("variant", block.name, impression, shown), explained)
         if variant is None:
             return block.child_block.render(value["default"], context)
         return "" if variant.hide else block.child_block.render(variant.value, context)
 
-    shown_before = len(state.impressions) if state is not None else 0
-    html = render_personalised(context, render_for, state)
-    if state is None or len(state.impressions) == shown_before or not state.is_editor:
+    return marked(explained, render_personalised(context, render_for, state))
+
+
+def render_audience(block, value, context, render):
+    """A block with an audience setting: ``render()``, or "" when it is not for the visitor."""
+    audience = value.get("audience") or {}
+    if not (audience.get("show_to") or audience.get("hide_from")):
+        return render()
+    state = state_from_context(context)
+    explained = []
+
+    def render_for(segments):
+        allowed = audience_allows(segments, audience)
+        if segments is not None:
+            explain(state, Explained("audience", block.name, audience, allowed), explained)
+        return render() if allowed else ""
+
+    return marked(explained, render_personalised(context, render_for, state))
+
+
+def explain_segment_tag(context, slugs, match, matched):
+    """Tell the cockpit about a ``{% segment %}`` tag rendered for an editor."""
+    state = state_from_context(context)
+    if state is not None:
+        explain(state, Explained("segment tag", "", (tuple(slugs), match), matched))
+
+
+def explain(state, explanation, numbers=None):
+    """Keep ``explanation`` for the cockpit when an editor is looking; note its number."""
+    if state.is_editor:
+        state.explained.append(explanation)
+        if numbers is not None:
+            numbers.append(len(state.explained) - 1)
+
+
+def marked(numbers, html):
+    """The block's HTML marked with its explanation's number, for the cockpit's "Show"."""
+    if not numbers:
         return html
-    # Mark the block so the cockpit can point it out on the page.
     return format_html(
-        '<div data-segments-block="{}" style="display: contents">{}</div>', shown_before, html
+        '<div data-segments-block="{}" style="display: contents">{}</div>', numbers[0], html
     )
+
+
+def page_id(context, state):
+    """The id of the page being rendered (the context's ``page``, else the page viewed)."""
+    page = context.get("page") if context else None
+    return getattr(page, "pk", None) or state.page_id

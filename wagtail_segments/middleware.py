@@ -6,6 +6,7 @@ back only when it changed and the visitor may be tracked.
 """
 
 from contextlib import suppress
+from contextvars import ContextVar
 from functools import cache
 
 from django.conf import settings
@@ -22,6 +23,11 @@ from .useragent import is_bot
 
 STATE_ATTRIBUTE = "_wagtail_segments"
 
+# The state of the request being served, for renders that are given no request
+# (``{{ page.body }}``, ``{% include_block ... only %}``, ``render_to_string``).
+# One per thread or asyncio task; reset after each request.
+_current_state = ContextVar("wagtail_segments_state", default=None)
+
 
 class VisitorState:
     """What the package knows of one request's visitor; see ``visitor_state()``."""
@@ -33,6 +39,8 @@ class VisitorState:
         self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
         self.fragments = None  # the fragment endpoint's list of each block's HTML
         self.events = []  # names of the events tracked in this request (for goals)
+        self.explained = []  # ``content.Explained`` in render order, for the cockpit (editors)
+        self.response_hooks = []  # ``hook(state, response)`` before the response leaves
 
     @cached_property
     def trackable(self):
@@ -86,6 +94,8 @@ class VisitorState:
         return "segments" in self.__dict__ and bool(self.segments.asked)
 
     def finish(self, response):
+        for hook in self.response_hooks:
+            hook(self, response)
         if self.profile_loaded and not self.placeholders:
             stats.record(self, response)
         # A page served with fragment placeholders is for every visitor: the
@@ -130,6 +140,11 @@ def visitor_state(request):
     return getattr(request, STATE_ATTRIBUTE, None)
 
 
+def current_state():
+    """The ``VisitorState`` of the request being served here, or None outside a request."""
+    return _current_state.get()
+
+
 @cache
 def _fixed_excluded_prefixes():
     prefixes = []
@@ -155,8 +170,12 @@ class SegmentsMiddleware:
         if is_excluded(request.path_info):
             return self.get_response(request)
         state = attach_state(request)
-        if state.cache_mode == "segments":
-            caching.before_view(request, state)
-        response = self.get_response(request)
-        state.finish(response)
+        token = _current_state.set(state)
+        try:
+            if state.cache_mode == "segments":
+                caching.before_view(request, state)
+            response = self.get_response(request)
+            state.finish(response)
+        finally:
+            _current_state.reset(token)
         return response

@@ -2,14 +2,13 @@
 
 from django.utils.html import format_html_join
 
-from .middleware import visitor_state
+from .content import state_from_context
 
 
-def placements_for(request, slot, page):
+def placements_for(state, slot, page):
     """The stored content of each enabled placement in ``slot`` that applies to ``page``."""
     from .engine import load_definitions
 
-    state = visitor_state(request) if request is not None else None
     definitions = state.segments.definitions if state is not None else load_definitions()
     return [
         placement.content
@@ -24,7 +23,7 @@ def render_placements(context, slot):
     stream_block = Placement._meta.get_field("content").stream_block
     rendered = (
         stream_block.render(stream_block.to_python(content), context.flatten())
-        for content in placements_for(context.get("request"), slot, context.get("page"))
+        for content in placements_for(state_from_context(context), slot, context.get("page"))
     )
     return format_html_join(
         "",

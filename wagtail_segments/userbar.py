@@ -1,11 +1,17 @@
 """The cockpit: a Wagtail userbar item showing editors why they see what they see."""
 
+import secrets
+from functools import partial
+
 from django.forms import Media
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from wagtail.admin.userbar import BaseItem
 
-from .cockpit import cockpit_context
+from .cockpit import blocks_context, cockpit_context
 from .middleware import visitor_state
+
+BLOCKS_TEMPLATE = "wagtail_segments/userbar/cockpit_blocks.html"
 
 
 class CockpitItem(BaseItem):
@@ -21,8 +27,14 @@ class CockpitItem(BaseItem):
 
     def get_context_data(self, parent_context):
         context = super().get_context_data(parent_context)
-        context.update(cockpit_context(context["request"]))
-        context["csrf_token"] = get_token(context["request"])  # for its forms
+        request = context["request"]
+        context.update(cockpit_context(request))
+        context["csrf_token"] = get_token(request)  # for its forms
+        # Most sites put the userbar first in <body>, before the blocks it lists:
+        # the list goes in once the whole page is rendered.
+        marker = f"<!-- wagtail-segments-cockpit-blocks-{secrets.token_hex(8)} -->"
+        visitor_state(request).response_hooks.append(partial(fill_in_blocks, marker))
+        context["blocks_marker"] = marker
         return context
 
     def render_html(self, parent_context=None):
@@ -31,6 +43,19 @@ class CockpitItem(BaseItem):
         if state is None or not state.is_editor or getattr(request, "in_preview_panel", False):
             return ""
         return super().render_html(parent_context)
+
+
+def fill_in_blocks(marker, state, response):
+    """Replace the cockpit's marker in the page with the list of its personalised content."""
+    if response.streaming or "html" not in response.get("Content-Type", ""):
+        return
+    marker_bytes = marker.encode()
+    if marker_bytes not in response.content:
+        return
+    html = render_to_string(BLOCKS_TEMPLATE, blocks_context(state))
+    response.content = response.content.replace(marker_bytes, html.encode(response.charset), 1)
+    if response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
 
 
 def add_cockpit(request, items, page):

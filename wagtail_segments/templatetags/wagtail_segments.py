@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..caching import mode
-from ..content import MATCH_ALL, MATCH_ANY, matches, segments_from_context
+from ..content import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
 from ..middleware import visitor_state
 from ..placements import render_placements
 
@@ -27,12 +27,9 @@ class SegmentNode(template.Node):
     def render(self, context):
         slugs = [slug.resolve(context) for slug in self.slugs]
         match = self.match.resolve(context) if self.match else MATCH_ANY
-        chosen = (
-            self.nodelist_true
-            if matches(segments_from_context(context), slugs, match)
-            else (self.nodelist_false)
-        )
-        return chosen.render(context)
+        matched = matches(segments_from_context(context), slugs, match)
+        explain_segment_tag(context, slugs, match, matched)
+        return (self.nodelist_true if matched else self.nodelist_false).render(context)
 
 
 @register.tag("segment")
