@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from wagtail_segments.checks import check_middleware, check_settings
+from wagtail_segments.checks import check_middleware, check_settings, check_urls
 from wagtail_segments.conf import DEFAULTS, MIDDLEWARE_PATH, segments_settings
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -59,3 +59,31 @@ def test_settings_have_defaults_and_follow_overrides():
 def test_unknown_setting_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="NOPE"):
         _ = segments_settings.NOPE
+
+
+def test_included_urls_pass_e005():
+    assert check_urls() == []
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_segments")
+def test_missing_urls_are_e005_and_pages_still_render_for_editors(
+    client, django_user_model, monkeypatch
+):
+    from tests.factories import BROWSER_UA, make_site_with_pages
+    from tests.testapp.models import PersonalisedPage
+
+    errors = check_urls()
+    assert error_ids(errors) == ["wagtail_segments.E005"]
+    assert 'include("wagtail_segments.urls")' in errors[0].hint
+    # A page whose template has the userbar and the segments script.
+    monkeypatch.setattr(PersonalisedPage, "template", "testapp/render_paths/page_body.html")
+    root = make_site_with_pages()["root"]
+    root.add_child(instance=PersonalisedPage(title="Offers", slug="offers"))
+    editor = django_user_model.objects.create_superuser("editor", "e@example.com", "pw")
+    client.force_login(editor)
+    response = client.get("/offers/", headers={"user-agent": BROWSER_UA})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<main>" in html
+    assert "data-segments-cockpit" not in html
+    assert "events.js" not in html

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from wagtail.signals import page_published, page_unpublished
 
@@ -14,6 +14,7 @@ class WagtailSegmentsAppConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .engine import invalidate_after_change
         from .models import (
+            Goal,
             Interest,
             ManualMember,
             PageExperience,
@@ -26,6 +27,7 @@ class WagtailSegmentsAppConfig(AppConfig):
 
         # The compiled definitions follow every change they rest on.
         for model in (
+            Goal,
             Segment,
             Interest,
             ManualMember,
@@ -36,5 +38,6 @@ class WagtailSegmentsAppConfig(AppConfig):
         ):
             post_save.connect(invalidate_after_change, sender=model)
             post_delete.connect(invalidate_after_change, sender=model)
+        m2m_changed.connect(invalidate_after_change, sender=Placement.page_types.through)
         page_published.connect(invalidate_after_change)
         page_unpublished.connect(invalidate_after_change)

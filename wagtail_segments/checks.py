@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from .conf import MIDDLEWARE_PATH, problems
+from .conf import MIDDLEWARE_PATH, URLS_MODULE, problems, public_urls_included
 
 # The middleware reads the session user and must see it already resolved.
 REQUIRED_BEFORE = (
@@ -51,4 +51,18 @@ def check_settings(app_configs=None, **kwargs):
     return [
         Error(message, id="wagtail_segments.E004")
         for message in problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {})
+    ]
+
+
+@register(Tags.urls)
+def check_urls(app_configs=None, **kwargs):
+    if public_urls_included():
+        return []
+    return [
+        Error(
+            f"The URLconf does not include '{URLS_MODULE}': the event endpoint, the cockpit's "
+            "forms and the “forget me” view have no address.",
+            hint=f'Add path("personalisation/", include("{URLS_MODULE}")) to urlpatterns.',
+            id="wagtail_segments.E005",
+        )
     ]

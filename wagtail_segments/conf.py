@@ -9,8 +9,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.urls import NoReverseMatch, reverse
 
 MIDDLEWARE_PATH = "wagtail_segments.middleware.SegmentsMiddleware"
+URLS_MODULE = "wagtail_segments.urls"
 
 CACHE_MODES = ("private", "segments", "fragments")
 
@@ -79,6 +81,15 @@ def problems(user_settings):
             f"use one of {', '.join(map(repr, CACHE_MODES))}."
         ]
     return []
+
+
+def public_urls_included():
+    """Whether the project's URLconf includes ``wagtail_segments.urls`` (events, cockpit forms)."""
+    try:
+        reverse("wagtail_segments:view_as")
+    except NoReverseMatch:
+        return False
+    return True
 
 
 class SegmentsSettings:

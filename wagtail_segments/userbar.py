@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from wagtail.admin.userbar import BaseItem
 
 from .cockpit import blocks_context, cockpit_context
+from .conf import URLS_MODULE, public_urls_included
+from .engine import log_once
 from .middleware import visitor_state
 
 BLOCKS_TEMPLATE = "wagtail_segments/userbar/cockpit_blocks.html"
@@ -41,6 +43,9 @@ class CockpitItem(BaseItem):
         request = (parent_context or {}).get("request")
         state = visitor_state(request) if request is not None else None
         if state is None or not state.is_editor or getattr(request, "in_preview_panel", False):
+            return ""
+        if not public_urls_included():
+            log_once("urls", "No cockpit: the URLconf does not include %r", URLS_MODULE)
             return ""
         return super().render_html(parent_context)
 

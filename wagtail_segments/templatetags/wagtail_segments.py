@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..caching import mode
+from ..conf import URLS_MODULE, public_urls_included
 from ..content import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
+from ..engine import log_once
 from ..middleware import visitor_state
 from ..placements import render_placements
 
@@ -62,6 +64,9 @@ def in_segment(request, slug):
 @register.simple_tag
 def segments_script():
     """The front-end helpers: events, and in the fragment cache mode, the fragment filler."""
+    if not public_urls_included():
+        log_once("urls", "No segments script: the URLconf does not include %r", URLS_MODULE)
+        return ""
     html = format_html(
         '<script src="{}" data-event-url="{}" defer></script>',
         static("wagtail_segments/js/events.js"),
