@@ -151,3 +151,40 @@ def test_erase_form_returns_only_to_this_site(visitor, next_url, expected_locati
     response = visitor.post("/personalisation/erase/", {"next": next_url})
     assert response.get("Location") == expected_location
     assert response.cookies[segments_settings.COOKIE_NAME].value == ""
+
+
+@pytest.mark.parametrize("store", ["cookie", "cache", "database"])
+def test_a_headless_visitor_keeps_one_identity(db, client, store, settings):
+    """A front-end that only asks the segments endpoint keeps its visitor id and buckets."""
+    from django.core.cache import cache
+
+    from wagtail_segments import engine
+    from wagtail_segments.models import Segment
+
+    settings.WAGTAIL_SEGMENTS = {"PROFILE_STORE": store}
+    cache.clear()
+    engine.invalidate_definitions()
+    Segment.objects.create(name="Half", slug="half", rules=[("random_bucket", {"percent": 50})])
+    answers, cookies = [], set()
+    for _visitor in range(12):
+        client.cookies.clear()
+        seen = [
+            client.get("/personalisation/segments/", headers={"user-agent": BROWSER_UA}).json()
+            for _call in range(4)
+        ]
+        cookies.add(client.cookies[segments_settings.COOKIE_NAME].value)
+        assert all(answer == seen[0] for answer in seen)  # one identity, one bucket
+        answers.append(bool(seen[0]["segments"]))
+    assert len(cookies) == 12  # each visitor their own id
+    assert True in answers and False in answers  # and the buckets do differ
+
+
+def test_a_headless_visitor_with_no_segments_gets_no_cookie(db, client):
+    from django.core.cache import cache
+
+    from wagtail_segments import engine
+
+    cache.clear()
+    engine.invalidate_definitions()
+    client.get("/personalisation/segments/", headers={"user-agent": BROWSER_UA})
+    assert segments_settings.COOKIE_NAME not in client.cookies
