@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 
 run: $(BIN)/.installed
 	$(MANAGE) migrate --noinput
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo --host $(HOST)
 	$(MANAGE) runserver $(HOST)
 
 lint: $(BIN)/.installed

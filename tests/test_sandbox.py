@@ -1,10 +1,12 @@
 """The sandbox as a visitor meets it: demo content, the shop's cart, the custom rule."""
 
+import io
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from pages.models import CartPage
+from pages.models import CartPage, HomePage, NewsIndexPage
 from wagtail.models import Page
 
 from tests.factories import BROWSER_UA
@@ -89,3 +91,32 @@ def test_product_pages_give_interest_points(shopper):
     shopper.get("/investing/")
     # 10 points from the page, 10 from its "investing" tag.
     assert profile_of(shopper).scores == {"investing": 20.0}
+
+
+def test_load_demo_keeps_the_editors_work(demo_site):
+    """``make run`` loads the demo on every start: what an editor changed stays changed."""
+    from wagtail_segments.models import Segment
+
+    home = HomePage.objects.get()
+    stored = home.body.get_prep_value()
+    stored[0]["value"]["variants"][0]["value"]["heading"] = "Edited by an editor"
+    home.body = json.dumps(stored)
+    home.save_revision().publish()
+    investors = Segment.objects.get(slug="investors")
+    investors.name = "Renamed by an editor"
+    investors.save()
+    news = NewsIndexPage.objects.get()
+    news.title = "Press"
+    news.save_revision().publish()
+    Segment.objects.filter(slug="small-cart").delete()  # missing demo content comes back
+
+    out = io.StringIO()
+    call_command("load_demo", "--no-traffic", "--host", "0.0.0.0:8123", stdout=out)
+
+    home = HomePage.objects.get()
+    hero = home.body.get_prep_value()[0]["value"]
+    assert hero["variants"][0]["value"]["heading"] == "Edited by an editor"
+    assert Segment.objects.get(slug="investors").name == "Renamed by an editor"
+    assert NewsIndexPage.objects.get().title == "Press"
+    assert Segment.objects.filter(slug="small-cart").exists()
+    assert "http://0.0.0.0:8123/admin/" in out.getvalue()

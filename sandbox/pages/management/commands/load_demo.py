@@ -1,4 +1,8 @@
-"""Load Harbour Bank's demo content. Safe to run again: it updates, never duplicates."""
+"""Load Harbour Bank's demo content.
+
+Safe to run again (``make run`` runs it on every start): it creates what is
+missing and never changes what exists, so an editor's work survives.
+"""
 
 import datetime
 from decimal import Decimal
@@ -24,6 +28,7 @@ from wagtail_segments.models import (
 )
 
 DEMO_USER = ("admin", "changeme")
+DEFAULT_HOST = "127.0.0.1:8000"
 
 PRODUCTS = [
     {
@@ -228,9 +233,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not simulate visitors for the reports (on a first load).",
         )
+        parser.add_argument(
+            "--host",
+            default=DEFAULT_HOST,
+            help="The address the site is served at, for the message (make run's HOST).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, no_user=False, no_traffic=False, **options):
+    def handle(self, *args, no_user=False, no_traffic=False, host=DEFAULT_HOST, **options):
         interests = self.load_interests()
         self.load_segments()
         home = self.load_home()
@@ -240,6 +250,16 @@ class Command(BaseCommand):
         self.load_news(home)
         cart = self.load_cart(home)
         self.load_placement(products)
+        if not home.body:
+            self.load_home_body(home, products, cart)
+        self.load_goals(products, cart)
+        if not no_traffic and not SiteDay.objects.exists():
+            call_command("simulate_traffic", stdout=self.stdout)
+        if not no_user:
+            self.load_user(host)
+        self.stdout.write(self.style.SUCCESS("Harbour Bank demo content is ready."))
+
+    def load_home_body(self, home, products, cart):
         home.body = [
             personalised_hero(products),
             (
@@ -258,31 +278,23 @@ class Command(BaseCommand):
             ),
         ]
         home.save_revision().publish()
-        self.load_goals(products, cart)
-        if not no_traffic and not SiteDay.objects.exists():
-            call_command("simulate_traffic", stdout=self.stdout)
-        if not no_user:
-            self.load_user()
-        self.stdout.write(self.style.SUCCESS("Harbour Bank demo content is ready."))
 
     def load_interests(self):
         interests = {}
         for slug, name, group, extra in INTERESTS:
-            interests[slug], _created = Interest.objects.update_or_create(
+            interests[slug], _created = Interest.objects.get_or_create(
                 slug=slug, defaults={"name": name, "group": group, **extra}
             )
         return interests
 
     def child(self, parent, model, slug, **fields):
-        """The live child page ``slug`` of ``parent``, created or updated."""
+        """``(page, created)``: the child page ``slug`` of ``parent``, created when missing."""
         page = model.objects.child_of(parent).filter(slug=slug).first()
-        if page is None:
-            page = model(slug=slug, **fields)
-            parent.add_child(instance=page)
-        else:
-            for name, value in fields.items():
-                setattr(page, name, value)
-        return page
+        if page is not None:
+            return page, False
+        page = model(slug=slug, **fields)
+        parent.add_child(instance=page)
+        return page, True
 
     def load_home(self):
         # Wagtail's migrations create the locale and the root; a flushed database has neither.
@@ -291,10 +303,11 @@ class Command(BaseCommand):
         )
         root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
         home = HomePage.objects.first()
-        if home is None:
-            home = HomePage(title="Harbour Bank", slug="harbour-bank", show_in_menus=False)
-            root.add_child(instance=home)
-            home.save_revision().publish()
+        if home is not None:
+            return home
+        home = HomePage(title="Harbour Bank", slug="harbour-bank", show_in_menus=False)
+        root.add_child(instance=home)
+        home.save_revision().publish()
         site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
         site.hostname, site.port, site.site_name, site.root_page = (
             "localhost",
@@ -308,7 +321,7 @@ class Command(BaseCommand):
         return home
 
     def load_product(self, home, spec, interests):
-        page = self.child(
+        page, created = self.child(
             home,
             ProductPage,
             spec["slug"],
@@ -318,6 +331,8 @@ class Command(BaseCommand):
             show_in_menus=True,
             body=[("paragraph", f"<p>{spec['summary']} Open one online in ten minutes.</p>")],
         )
+        if not created:
+            return page
         page.tags.set(spec["tags"])
         slug, points = spec["interest"]
         page.segment_interests = [PageInterest(interest=interests[slug], points=points)]
@@ -325,7 +340,7 @@ class Command(BaseCommand):
         return page
 
     def load_landing_page(self, home, products):
-        page = self.child(
+        page, created = self.child(
             home,
             LandingPage,
             "campus",
@@ -345,11 +360,12 @@ class Command(BaseCommand):
                 ),
             ],
         )
-        page.save_revision().publish()
+        if created:
+            page.save_revision().publish()
 
     def load_student_savings(self, home, products):
         """College students asking for the savings page get this page's content instead."""
-        page = self.child(
+        page, created = self.child(
             home,
             LandingPage,
             "student-savings",
@@ -369,6 +385,8 @@ class Command(BaseCommand):
                 ),
             ],
         )
+        if not created:
+            return
         page.save_revision().publish()
         savings = products["savings"]
         savings.segment_experiences = [
@@ -380,7 +398,7 @@ class Command(BaseCommand):
 
     def load_placement(self, products):
         """A banner on every product page, personalised for students and investors."""
-        placement, _created = Placement.objects.update_or_create(
+        placement, created = Placement.objects.get_or_create(
             name="Product page banner",
             defaults={
                 "slot": "banner",
@@ -419,11 +437,12 @@ class Command(BaseCommand):
                 ],
             },
         )
-        placement.page_types.set([ContentType.objects.get_for_model(ProductPage)])
-        placement.save()
+        if created:
+            placement.page_types.set([ContentType.objects.get_for_model(ProductPage)])
+            placement.save()
 
     def load_news(self, home):
-        index = self.child(
+        index, created = self.child(
             home,
             NewsIndexPage,
             "news",
@@ -431,9 +450,10 @@ class Command(BaseCommand):
             show_in_menus=True,
             intro="What's new at Harbour Bank.",
         )
-        index.save_revision().publish()
+        if created:
+            index.save_revision().publish()
         for date, title, summary in NEWS:
-            article = self.child(
+            article, created = self.child(
                 index,
                 NewsPage,
                 date.strftime("%Y-%m-") + title.split()[0].lower(),
@@ -442,10 +462,11 @@ class Command(BaseCommand):
                 summary=summary,
                 body=[("paragraph", f"<p>{summary}</p>")],
             )
-            article.save_revision().publish()
+            if created:
+                article.save_revision().publish()
 
     def load_cart(self, home):
-        cart = self.child(
+        cart, created = self.child(
             home,
             CartPage,
             "cart",
@@ -453,14 +474,12 @@ class Command(BaseCommand):
             show_in_menus=True,
             intro="Extras for Harbour Bank customers. Free delivery from £100.",
         )
-        existing = {product.name: product for product in cart.products.all()}
-        products = []
-        for name, description, price in CART_PRODUCTS:
-            product = existing.get(name) or cart.products.model(name=name)
-            product.description, product.price = description, Decimal(price)
-            products.append(product)
-        cart.products = products
-        cart.save_revision().publish()
+        if created:
+            cart.products = [
+                cart.products.model(name=name, description=description, price=Decimal(price))
+                for name, description, price in CART_PRODUCTS
+            ]
+            cart.save_revision().publish()
         return cart
 
     def load_goals(self, products, cart):
@@ -472,14 +491,14 @@ class Command(BaseCommand):
             ),
             ("Visited the shop", {"kind": "page", "page": cart}),
         ]:
-            Goal.objects.update_or_create(name=name, defaults=fields)
+            Goal.objects.get_or_create(name=name, defaults=fields)
 
     def load_segments(self):
         for spec in SEGMENTS:
             spec = dict(spec)
-            Segment.objects.update_or_create(slug=spec.pop("slug"), defaults=spec)
+            Segment.objects.get_or_create(slug=spec.pop("slug"), defaults=spec)
 
-    def load_user(self):
+    def load_user(self, host):
         username, password = DEMO_USER
         user, created = get_user_model().objects.get_or_create(
             username=username,
@@ -489,6 +508,6 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
         self.stdout.write(
-            f"Demo admin (demo only): http://127.0.0.1:8000/admin/  user {username}  "
+            f"Demo admin (demo only): http://{host}/admin/  user {username}  "
             f"password {password if created else '(unchanged)'}"
         )
