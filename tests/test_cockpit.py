@@ -166,3 +166,31 @@ def test_the_cockpit_says_which_holdout_keeps_a_block_on_the_default(site, edito
     client.get(CAMPUS)
     html = client.get("/").content.decode()
     assert "default — in the holdout of College students: keeps the default" in html
+
+
+def segment_verdicts(html):
+    """``{segment name: verdict}`` as the cockpit's segment list shows them."""
+    found = re.findall(
+        r'<span class="segments-verdict">([^<]+)</span>\s*([^<\n]+?)\s*(?:<small>|\n)', html
+    )
+    return {name.strip(): " ".join(verdict.split()) for verdict, name in found}
+
+
+def test_viewing_as_the_segment_list_agrees_with_the_blocks(site, editor):
+    """The list shows the forced membership as such, not the editor's own verdict."""
+    client = browser(editor)
+    client.get(CAMPUS)  # the editor is a college student themselves
+    client.post("/personalisation/view-as/", {"segment": ["investors"], "next": "/"})
+    html = client.get("/").content.decode()
+    verdicts = segment_verdicts(html)
+    assert verdicts["Investors"] == "✓ member while viewing as"
+    assert verdicts["College students"] == "✗ not a member while viewing as"
+    assert "you are a member yourself" in html  # their own verdict stays in sight
+    # The hero row: variant 2 won because variant 1 did not match.
+    assert "variant 2 — variant 1 (College students) did not match; member of Investors" in html
+
+
+def test_the_highlight_button_names_both_of_its_states(site, editor):
+    client = browser(editor)
+    html = client.get("/").content.decode()
+    assert 'data-show-label="Show" data-hide-label="Hide"' in html

@@ -117,18 +117,27 @@ def block_rows(state, names):
     return rows
 
 
-def variant_verdict(impression, visible, named):
+def variant_verdict(detail, visible, named):
+    """What a personalised block showed, and why: the first variant (in editor order) wins."""
+    impression, variants = detail
     segments = named(impression.segments)
+    passed = len(variants) if not impression.variant else impression.variant - 1
+    missed = [
+        _("variant %(position)s (%(segments)s) did not match")
+        % {"position": position, "segments": named(slugs)}
+        for position, (slugs, _match) in enumerate(variants[:passed], start=1)
+    ]
     if impression.held_out:
-        return _("default"), _("in the holdout of %(segments)s: keeps the default") % {
-            "segments": segments
-        }
-    if not impression.variant:
-        return _("default"), _("no variant's segments match")
-    shown = _("variant %(position)s") % {"position": impression.variant}
-    if not visible:
-        shown = _("nothing (variant %(position)s hides it)") % {"position": impression.variant}
-    return shown, _("member of %(segments)s") % {"segments": segments}
+        shown = _("default")
+        why = _("in the holdout of %(segments)s: keeps the default") % {"segments": segments}
+    elif not impression.variant:
+        return _("default"), "; ".join(missed) or _("it has no variants")
+    else:
+        shown = _("variant %(position)s") % {"position": impression.variant}
+        if not visible:
+            shown = _("nothing (variant %(position)s hides it)") % {"position": impression.variant}
+        why = _("member of %(segments)s") % {"segments": segments}
+    return shown, "; ".join([*missed, why])
 
 
 def audience_verdict(audience, allowed, segments, named):

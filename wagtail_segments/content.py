@@ -31,7 +31,8 @@ class Impression(NamedTuple):
 class Explained(NamedTuple):
     """Personalised content rendered for an editor, for the cockpit to explain.
 
-    ``kind`` is "variant" (``detail``: its ``Impression``), "audience"
+    ``kind`` is "variant" (``detail``: its ``Impression`` and the segments and
+    match of each of its variants, in editor order), "audience"
     (``detail``: the audience setting) or "segment tag" (``detail``: the tag's
     slugs and match); ``shown`` says whether the visitor sees the content.
     """
@@ -142,8 +143,10 @@ def render_variant(block, value, context):
                 counted.segments if counted else (),
             )
             state.impressions.append(impression)
-            shown = variant is None or not variant.hide
-            explain(state, Explained("variant", block.name, impression, shown), explained)
+            if state.is_editor:
+                shown = variant is None or not variant.hide
+                detail = (impression, tuple((v.segments, v.match) for v in variants))
+                explain(state, Explained("variant", block.name, detail, shown), explained)
         if variant is None:
             return block.child_block.render(value["default"], context)
         return "" if variant.hide else block.child_block.render(variant.value, context)
@@ -161,7 +164,7 @@ def render_audience(block, value, context, render):
 
     def render_for(segments):
         allowed = audience_allows(segments, audience)
-        if segments is not None:
+        if segments is not None and state.is_editor:
             explain(state, Explained("audience", block.name, audience, allowed), explained)
         return render() if allowed else ""
 
@@ -171,16 +174,15 @@ def render_audience(block, value, context, render):
 def explain_segment_tag(context, slugs, match, matched):
     """Tell the cockpit about a ``{% segment %}`` tag rendered for an editor."""
     state = state_from_context(context)
-    if state is not None:
+    if state is not None and state.is_editor:
         explain(state, Explained("segment tag", "", (tuple(slugs), match), matched))
 
 
 def explain(state, explanation, numbers=None):
-    """Keep ``explanation`` for the cockpit when an editor is looking; note its number."""
-    if state.is_editor:
-        state.explained.append(explanation)
-        if numbers is not None:
-            numbers.append(len(state.explained) - 1)
+    """Keep ``explanation`` for the cockpit (an editor is looking); note its number."""
+    state.explained.append(explanation)
+    if numbers is not None:
+        numbers.append(len(state.explained) - 1)
 
 
 def marked(numbers, html):

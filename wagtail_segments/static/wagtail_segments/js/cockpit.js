@@ -52,6 +52,7 @@
       button.addEventListener("click", function () {
         var on = button.getAttribute("aria-pressed") !== "true";
         button.setAttribute("aria-pressed", String(on));
+        button.textContent = on ? button.dataset.hideLabel : button.dataset.showLabel;
         outline(button.getAttribute("data-segments-highlight"), on);
       });
     });
