@@ -39,6 +39,7 @@ class VisitorState:
         self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
         self.fragments = None  # the fragment endpoint's list of each block's HTML
         self.events = []  # names of the events tracked in this request (for goals)
+        self.new_profile = False  # no stored profile was found: this one was made afresh
         self.explained = []  # ``content.Explained`` in render order, for the cockpit (editors)
         self.response_hooks = []  # ``hook(state, response)`` before the response leaves
 
@@ -60,7 +61,17 @@ class VisitorState:
         if own is None and self.store.for_users:
             # A user's first request with the user store adopts their anonymous profile.
             own = visitor_store().load(self.request)
+        self.new_profile = own is None
         return own or VisitorProfile()
+
+    @property
+    def keeps_identity(self):
+        """Whether a new visitor's profile must be stored though nothing was recorded.
+
+        Segments judged them by their id (random buckets, holdouts): a headless
+        front-end calling only the segments endpoint or the API keeps that id.
+        """
+        return self.new_profile and "segments" in self.__dict__ and bool(self.segments.judged)
 
     @cached_property
     def segments(self):
@@ -100,7 +111,7 @@ class VisitorState:
             stats.record(self, response)
         # A page served with fragment placeholders is for every visitor: the
         # fragment request that fills them in records this visitor's view.
-        changed = self.profile_loaded and self.profile.changed
+        changed = self.profile_loaded and (self.profile.changed or self.keeps_identity)
         if changed and self.may_store and not self.placeholders:
             self.store.save(self.request, response, self.profile)
             self.profile.changed = False
@@ -117,6 +128,7 @@ class VisitorState:
         self.store.erase(self.request, response, self.profile)
         self.__dict__["profile"] = VisitorProfile()
         self.__dict__.pop("segments", None)
+        self.new_profile = False  # an erased visitor is not stored again by this request
 
 
 def attach_state(request):
