@@ -106,10 +106,11 @@ class Definitions:
 
 def compile_rule(block_type, stored, where=""):
     """Validate and prepare one stored rule; never raises."""
-    stored = stored if isinstance(stored, dict) else {}
     rule = registry.get(block_type)
     if rule is None:
+        stored = stored if isinstance(stored, dict) else {}
         return CompiledRule(block_type, stored, error=f"no rule {block_type!r} is registered")
+    stored = rule.from_stored(stored)
     value = rule.with_defaults(stored)
     try:
         prepared = rule.prepare(value)
@@ -136,7 +137,7 @@ def describe_rules(stream_data):
         if rule is None:
             sentences.append(f"unknown rule “{item.get('type')}”")
             continue
-        stored = item.get("value") or {}
+        stored = rule.from_stored(item.get("value"))
         sentence = str(rule.describe(rule.with_defaults(stored)))
         sentences.append(f"not {in_sentence(sentence)}" if stored.get("negate") else sentence)
     return sentences

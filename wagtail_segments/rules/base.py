@@ -77,6 +77,10 @@ class Rule:
 
     # -- derived from the declaration ------------------------------------------------------
 
+    def from_stored(self, stored):
+        """The stored value as a dict of fields; anything else stands for no fields."""
+        return stored if isinstance(stored, dict) else {}
+
     def defaults(self):
         return {name: block.get_prep_value(block.get_default()) for name, block in self.fields}
 
@@ -112,6 +116,16 @@ class RuleBlock(blocks.StructBlock):
             help_text=rule.help_text or None,
             **kwargs,
         )
+
+    # Stored values, and values written in code, are read through the rule's ``from_stored``.
+    def to_python(self, value):
+        return super().to_python(self.rule.from_stored(value))
+
+    def bulk_to_python(self, values):
+        return super().bulk_to_python([self.rule.from_stored(value) for value in values])
+
+    def normalize(self, value):
+        return super().normalize(self.rule.from_stored(value))
 
     def clean(self, value):
         value = super().clean(value)

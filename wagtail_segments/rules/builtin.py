@@ -106,6 +106,10 @@ class AnyOfRule(Rule):
 
         return [("rules", registry.stream_block(exclude={self.slug}, label=_("Rules")))]
 
+    def from_stored(self, stored):
+        # A plain list of rules, as code may write it, is shorthand for {"rules": [...]}.
+        return {"rules": stored} if isinstance(stored, list) else super().from_stored(stored)
+
     def prepare(self, value):
         from ..engine import compile_rules
 
@@ -420,10 +424,21 @@ class QueryParamRule(Rule):
         return f"?{value.get('name')} present"
 
 
+class PageIdChooserBlock(blocks.PageChooserBlock):
+    """A page chooser that also takes a page's id, as a segment written in code gives it."""
+
+    def get_prep_value(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if value is not None and not hasattr(value, "pk"):
+            raise TypeError(f"page: give a page or its id, not {value!r}")
+        return super().get_prep_value(value)
+
+
 class PageRule(Rule):
     """A rule about one page, stored by id."""
 
-    page_field = ("page", blocks.PageChooserBlock(label=_("Page")))
+    page_field = ("page", PageIdChooserBlock(label=_("Page")))
 
     def page_id(self, value):
         page = value.get("page")
