@@ -117,3 +117,11 @@ def test_any_of_given_in_code_matches(visitor, pages, admin_client, style, any_o
     assert opens_in_the_editor(admin_client, segment, "student", "campus")
     listing = admin_client.get(reverse("wagtail_segments_segments:list")).content.decode()
     assert "any of: 2 rules" in listing.lower()
+
+
+def test_a_rule_stored_without_a_value_takes_its_defaults(visitor, pages, admin_client):
+    segment = Segment.objects.create(
+        name="Newcomers", slug="newcomers", rules=[{"type": "new_visitor", "value": None}]
+    )
+    assert "[newcomers]" in segments_seen(visitor, "/savings/")
+    assert opens_in_the_editor(admin_client, segment, "Newcomers")
