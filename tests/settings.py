@@ -2,7 +2,12 @@
 
 from bank.settings import *  # noqa: F403
 
-INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]  # noqa: F405
+INSTALLED_APPS = [
+    "tests.testapp",
+    "wagtail.contrib.table_block",
+    "wagtail.contrib.typed_table_block",
+    *INSTALLED_APPS,  # noqa: F405
+]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -8,11 +8,10 @@ disabled, past its end date or deleted.
 from django.contrib import messages
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail import blocks
-from wagtail.fields import StreamField
 
 from .blocks import AudienceMixin, PersonalisedBlock
 from .content import MATCH_ALL
+from .streams import walk_instance
 
 
 def covers(earlier, later):
@@ -27,22 +26,6 @@ def covers(earlier, later):
     if second_all:
         return first <= second  # both need all: the first needs fewer
     return len(first) == 1 and first == second
-
-
-def walk(block, value, path):
-    """``(path, block, value)`` for every block inside a StreamField value, depth first."""
-    yield path, block, value
-    if isinstance(block, blocks.StreamBlock):
-        for position, child in enumerate(value, start=1):
-            label = f"{child.block.label} {position}"
-            yield from walk(child.block, child.value, [*path, label])
-    elif isinstance(block, blocks.ListBlock):
-        for position, item in enumerate(value, start=1):
-            yield from walk(block.child_block, item, [*path, str(position)])
-    elif isinstance(block, blocks.StructBlock) and not isinstance(block, PersonalisedBlock):
-        for name, child_block in block.child_blocks.items():
-            if name in value:
-                yield from walk(child_block, value[name], path)
 
 
 class Audit:
@@ -84,18 +67,13 @@ def content_problems(instance, segments, now=None):
     ``segments`` maps every existing segment's slug to its ``Segment``.
     """
     audit = Audit(segments, now or timezone.now())
-    for field in instance._meta.get_fields():
-        if not isinstance(field, StreamField):
-            continue
-        stream = getattr(instance, field.name)
-        for path, block, value in walk(field.stream_block, stream, [str(field.verbose_name)]):
-            where = " › ".join(path)
-            if isinstance(block, PersonalisedBlock):
-                audit.check_variants(value["variants"], where)
-            if isinstance(block, AudienceMixin) and value.get("audience"):
-                audience = value["audience"]
-                slugs = [*(audience.get("show_to") or ()), *(audience.get("hide_from") or ())]
-                audit.check_segments(slugs, _("%(where)s, audience") % {"where": where})
+    for path, block, value in walk_instance(instance):
+        where = " › ".join(path)
+        if isinstance(block, PersonalisedBlock):
+            audit.check_variants(value["variants"], where)
+        elif isinstance(block, AudienceMixin):
+            audience = _("%(where)s, audience") % {"where": where}
+            audit.check_segments(block.audience_slugs(value), audience)
     if hasattr(instance, "segment_experiences"):
         for position, experience in enumerate(instance.segment_experiences.all(), start=1):
             where = _("Experience %(position)s") % {"position": position}

@@ -7,6 +7,7 @@ so a segment's usage listing and delete warning show where it is used.
 
 import copy
 import uuid
+from collections.abc import Mapping
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -436,6 +437,11 @@ class AudienceMixin(blocks.StructBlock):
 
     audience = AudienceBlock(required=False)
 
+    def audience_slugs(self, value):
+        """The slugs the audience setting of ``value`` names: shown to, then hidden from."""
+        audience = (value.get("audience") if isinstance(value, Mapping) else None) or {}
+        return [*(audience.get("show_to") or ()), *(audience.get("hide_from") or ())]
+
     def get_form_layout(self):
         layout = super().get_form_layout()
         children = [name for name in layout.children if name != "audience"]
@@ -450,26 +456,19 @@ class AudienceMixin(blocks.StructBlock):
 
 def personalised_slugs(block, value):
     """The slugs of every segment that personalised content in ``value`` depends on."""
+    from .streams import walk
+
+    return slugs_used(walk(block, value))
+
+
+def slugs_used(walked):
+    """The segment slugs named by the blocks of a walk (see ``streams.walk``)."""
     slugs = set()
-    if isinstance(block, PersonalisedBlock):
-        for variant in block.variants(value):
-            slugs.update(variant.segments)
-            slugs |= personalised_slugs(block.child_block, variant.value)
-        return slugs | personalised_slugs(block.child_block, value["default"])
-    if isinstance(block, AudienceMixin) and value.get("audience"):
-        audience = value["audience"]
-        slugs.update(audience.get("show_to") or ())
-        slugs.update(audience.get("hide_from") or ())
-    if isinstance(block, blocks.StreamBlock):
-        for child in value:
-            slugs |= personalised_slugs(child.block, child.value)
-    elif isinstance(block, blocks.ListBlock):
-        for item in value:
-            slugs |= personalised_slugs(block.child_block, item)
-    elif isinstance(block, blocks.StructBlock):
-        for name, child_block in block.child_blocks.items():
-            if name in value:
-                slugs |= personalised_slugs(child_block, value[name])
+    for _path, block, value in walked:
+        if isinstance(block, PersonalisedBlock):
+            slugs.update(slug for variant in block.variants(value) for slug in variant.segments)
+        elif isinstance(block, AudienceMixin):
+            slugs.update(block.audience_slugs(value))
     return slugs
 
 

@@ -1,21 +1,17 @@
 """Preview as a segment: one Wagtail preview mode per segment a page's content uses."""
 
 from django.utils.translation import gettext_lazy as _
-from wagtail.fields import StreamField
 
-from .blocks import personalised_slugs
+from .blocks import slugs_used
 from .middleware import force_segments
+from .streams import walk_instance
 
 SEGMENT_MODE_PREFIX = "segment:"
 
 
 def segments_used_by(instance):
     """Slugs of the segments that personalised content on ``instance`` depends on."""
-    slugs = set()
-    for field in instance._meta.get_fields():
-        if isinstance(field, StreamField):
-            slugs |= personalised_slugs(field.stream_block, getattr(instance, field.name))
-    return slugs
+    return slugs_used(walk_instance(instance))
 
 
 class PersonalisedPreviewMixin:
