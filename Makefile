@@ -6,8 +6,11 @@ MANAGE := cd sandbox && ../$(BIN)/python manage.py
 HOST ?= 127.0.0.1:8000
 # PostgreSQL for the second test pass; override with DATABASE_URL.
 PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/wagtail_segments)
+# tox finds each matrix leg's Python on PATH; pyenv's shims serve only its active
+# version, so every Python 3 that pyenv has is put on PATH as well.
+PYENV_BINS := $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.*/bin)
 
-.PHONY: run test lint format docs benchmark clean
+.PHONY: run test test-matrix lint format docs benchmark clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed") if sys.version_info < (3, 10) else None'
@@ -41,6 +44,14 @@ test: lint
 	else \
 		echo "== PostgreSQL not reachable at $(PG_URL): PostgreSQL pass skipped"; \
 	fi
+	$(MAKE) test-matrix
+
+# The oldest and the newest supported Python, Django and Wagtail (tox.ini's `ci` label),
+# on SQLite without the browser tests; a missing Python fails rather than skips.
+test-matrix: $(BIN)/.installed
+	@echo "== pytest on the oldest and newest supported Python, Django and Wagtail"
+	PATH="$$(printf '%s:' $(PYENV_BINS))$$PATH" $(BIN)/tox run -m ci \
+		--skip-missing-interpreters false -- -m "not browser" -q
 
 # On demand, not in CI: plain Wagtail against personalised pages (docs/concepts/performance.md).
 benchmark: $(BIN)/.installed
@@ -50,4 +61,4 @@ docs: $(BIN)/.installed
 	$(BIN)/mkdocs build --strict --site-dir build/docs
 
 clean:
-	rm -rf $(VENV) build sandbox/db.sqlite3 sandbox/media sandbox/static test-artifacts .coverage
+	rm -rf $(VENV) .tox build sandbox/db.sqlite3 sandbox/media sandbox/static test-artifacts .coverage

@@ -6,6 +6,7 @@ import modelcluster.fields
 import modelsearch.index
 import wagtail_segments.fields
 from django.conf import settings
+import swapper
 from django.db import migrations, models
 
 
@@ -15,7 +16,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
+        swapper.dependency("wagtailcore", "Page"),
     ]
 
     operations = [
@@ -79,7 +80,7 @@ class Migration(migrations.Migration):
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
                 ('points', models.IntegerField(default=10, verbose_name='points')),
                 ('interest', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='wagtail_segments.interest')),
-                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_interests', to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_interests', to=swapper.get_model_name("wagtailcore", "Page"))),
             ],
             options={
                 'verbose_name': 'interest points',

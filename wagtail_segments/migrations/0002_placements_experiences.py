@@ -5,7 +5,7 @@ import modelcluster.fields
 import modelsearch.index
 import wagtail.fields
 import wagtail_segments.models
-from django.conf import settings
+import swapper
 from django.db import migrations, models
 
 
@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
         ('wagtail_segments', '0001_initial'),
-        migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
+        swapper.dependency("wagtailcore", "Page"),
     ]
 
     operations = [
@@ -23,8 +23,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
-                ('alternate_page', models.ForeignKey(help_text='Only while it is published, and only to visitors its privacy settings let in.', on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.WAGTAIL_PAGE_MODEL, verbose_name="serve this page's content")),
-                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_experiences', to=settings.WAGTAIL_PAGE_MODEL)),
+                ('alternate_page', models.ForeignKey(help_text='Only while it is published, and only to visitors its privacy settings let in.', on_delete=django.db.models.deletion.CASCADE, related_name='+', to=swapper.get_model_name("wagtailcore", "Page"), verbose_name="serve this page's content")),
+                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_experiences', to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('segment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='experiences', to='wagtail_segments.segment', verbose_name='segment')),
             ],
             options={
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.WAGTAIL_PAGE_MODEL, verbose_name='page')),
+                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=swapper.get_model_name("wagtailcore", "Page"), verbose_name='page')),
                 ('placement', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='placement_pages', to='wagtail_segments.placement')),
             ],
             options={

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import modelsearch.index
-from django.conf import settings
+import swapper
 from django.db import migrations, models
 
 
@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('wagtail_segments', '0002_placements_experiences'),
-        migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
+        swapper.dependency("wagtailcore", "Page"),
     ]
 
     operations = [
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('page', 'Visiting a page'), ('event', 'An event')], default='page', max_length=5, verbose_name='reached by')),
                 ('event', models.CharField(blank=True, help_text='As sent by wagtailSegments.track() or data-segments-event.', max_length=40, verbose_name='event name')),
                 ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('page', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.WAGTAIL_PAGE_MODEL, verbose_name='page')),
+                ('page', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=swapper.get_model_name("wagtailcore", "Page"), verbose_name='page')),
             ],
             options={
                 'verbose_name': 'goal',

@@ -7,7 +7,7 @@ import modelcluster.fields
 import wagtail.fields
 import wagtail_segments.panels
 from decimal import Decimal
-from django.conf import settings
+import swapper
 from django.db import migrations, models
 
 
@@ -17,14 +17,14 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
-        ('wagtailcore', '0098_apitoken'),
+        ('wagtailcore', '0097_baselogentry_uuid_action_timestamp_indexes'),
     ]
 
     operations = [
         migrations.CreateModel(
             name='CartPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('intro', models.TextField(blank=True)),
             ],
             options={
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='HomePage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('body', wagtail.fields.StreamField([('hero', 6), ('banner', 8), ('heading', 9), ('paragraph', 10), ('cards', 13)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'max_length': 120}), 1: ('wagtail.blocks.TextBlock', (), {'required': False}), 2: ('wagtail.blocks.CharBlock', (), {'max_length': 40, 'required': False}), 3: ('wagtail.blocks.PageChooserBlock', (), {'required': False}), 4: ('wagtail.images.blocks.ImageChooserBlock', (), {'required': False}), 5: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('harbour', 'Harbour blue'), ('sunrise', 'Sunrise'), ('forest', 'Forest')]}), 6: ('wagtail.blocks.StructBlock', [[('heading', 0), ('text', 1), ('button_text', 2), ('button_page', 3), ('image', 4), ('theme', 5)]], {}), 7: ('wagtail.blocks.CharBlock', (), {'max_length': 200}), 8: ('wagtail.blocks.StructBlock', [[('text', 7), ('link_text', 2), ('link_page', 3)]], {}), 9: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'template': 'pages/blocks/heading.html'}), 10: ('wagtail.blocks.RichTextBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul']}), 11: ('wagtail.blocks.CharBlock', (), {'max_length': 80}), 12: ('wagtail.blocks.StructBlock', [[('title', 11), ('text', 1), ('page', 3)]], {}), 13: ('wagtail.blocks.ListBlock', (12,), {'icon': 'grip', 'template': 'pages/blocks/cards.html'})})),
             ],
             options={
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='LandingPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('intro', models.TextField(blank=True)),
                 ('body', wagtail.fields.StreamField([('hero', 6), ('banner', 8), ('heading', 9), ('paragraph', 10), ('cards', 13)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'max_length': 120}), 1: ('wagtail.blocks.TextBlock', (), {'required': False}), 2: ('wagtail.blocks.CharBlock', (), {'max_length': 40, 'required': False}), 3: ('wagtail.blocks.PageChooserBlock', (), {'required': False}), 4: ('wagtail.images.blocks.ImageChooserBlock', (), {'required': False}), 5: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('harbour', 'Harbour blue'), ('sunrise', 'Sunrise'), ('forest', 'Forest')]}), 6: ('wagtail.blocks.StructBlock', [[('heading', 0), ('text', 1), ('button_text', 2), ('button_page', 3), ('image', 4), ('theme', 5)]], {}), 7: ('wagtail.blocks.CharBlock', (), {'max_length': 200}), 8: ('wagtail.blocks.StructBlock', [[('text', 7), ('link_text', 2), ('link_page', 3)]], {}), 9: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'template': 'pages/blocks/heading.html'}), 10: ('wagtail.blocks.RichTextBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul']}), 11: ('wagtail.blocks.CharBlock', (), {'max_length': 80}), 12: ('wagtail.blocks.StructBlock', [[('title', 11), ('text', 1), ('page', 3)]], {}), 13: ('wagtail.blocks.ListBlock', (12,), {'icon': 'grip', 'template': 'pages/blocks/cards.html'})})),
             ],
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='NewsIndexPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('intro', models.TextField(blank=True)),
             ],
             options={
@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='NewsPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('date', models.DateField()),
                 ('summary', models.CharField(blank=True, max_length=250)),
                 ('body', wagtail.fields.StreamField([('hero', 6), ('banner', 8), ('heading', 9), ('paragraph', 10), ('cards', 13)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'max_length': 120}), 1: ('wagtail.blocks.TextBlock', (), {'required': False}), 2: ('wagtail.blocks.CharBlock', (), {'max_length': 40, 'required': False}), 3: ('wagtail.blocks.PageChooserBlock', (), {'required': False}), 4: ('wagtail.images.blocks.ImageChooserBlock', (), {'required': False}), 5: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('harbour', 'Harbour blue'), ('sunrise', 'Sunrise'), ('forest', 'Forest')]}), 6: ('wagtail.blocks.StructBlock', [[('heading', 0), ('text', 1), ('button_text', 2), ('button_page', 3), ('image', 4), ('theme', 5)]], {}), 7: ('wagtail.blocks.CharBlock', (), {'max_length': 200}), 8: ('wagtail.blocks.StructBlock', [[('text', 7), ('link_text', 2), ('link_page', 3)]], {}), 9: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'template': 'pages/blocks/heading.html'}), 10: ('wagtail.blocks.RichTextBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul']}), 11: ('wagtail.blocks.CharBlock', (), {'max_length': 80}), 12: ('wagtail.blocks.StructBlock', [[('title', 11), ('text', 1), ('page', 3)]], {}), 13: ('wagtail.blocks.ListBlock', (12,), {'icon': 'grip', 'template': 'pages/blocks/cards.html'})})),
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ProductPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('summary', models.CharField(blank=True, max_length=250)),
                 ('headline_rate', models.CharField(blank=True, help_text='For example “4.10% AER variable”.', max_length=40)),
                 ('body', wagtail.fields.StreamField([('hero', 6), ('banner', 8), ('heading', 9), ('paragraph', 10), ('cards', 13)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'max_length': 120}), 1: ('wagtail.blocks.TextBlock', (), {'required': False}), 2: ('wagtail.blocks.CharBlock', (), {'max_length': 40, 'required': False}), 3: ('wagtail.blocks.PageChooserBlock', (), {'required': False}), 4: ('wagtail.images.blocks.ImageChooserBlock', (), {'required': False}), 5: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('harbour', 'Harbour blue'), ('sunrise', 'Sunrise'), ('forest', 'Forest')]}), 6: ('wagtail.blocks.StructBlock', [[('heading', 0), ('text', 1), ('button_text', 2), ('button_page', 3), ('image', 4), ('theme', 5)]], {}), 7: ('wagtail.blocks.CharBlock', (), {'max_length': 200}), 8: ('wagtail.blocks.StructBlock', [[('text', 7), ('link_text', 2), ('link_page', 3)]], {}), 9: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'template': 'pages/blocks/heading.html'}), 10: ('wagtail.blocks.RichTextBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul']}), 11: ('wagtail.blocks.CharBlock', (), {'max_length': 80}), 12: ('wagtail.blocks.StructBlock', [[('title', 11), ('text', 1), ('page', 3)]], {}), 13: ('wagtail.blocks.ListBlock', (12,), {'icon': 'grip', 'template': 'pages/blocks/cards.html'})})),

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import wagtail.fields
 import wagtail_segments.blocks
-from django.conf import settings
+import swapper
 from django.db import migrations, models
 
 
@@ -11,14 +11,14 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('testapp', '0001_initial'),
-        ('wagtailcore', '0098_apitoken'),
+        ('wagtailcore', '0097_baselogentry_uuid_action_timestamp_indexes'),
     ]
 
     operations = [
         migrations.CreateModel(
             name='PersonalisedPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=swapper.get_model_name("wagtailcore", "Page"))),
                 ('body', wagtail.fields.StreamField([('offer', 1), ('note', 5)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {}), 1: ('wagtail_segments.blocks.PersonalisedBlock', (0,), {}), 2: ('wagtail.blocks.MultipleChoiceBlock', [], {'choices': wagtail_segments.blocks.segment_choices, 'help_text': 'Leave empty to show to everyone.', 'label': 'Show only to', 'required': False}), 3: ('wagtail.blocks.MultipleChoiceBlock', [], {'choices': wagtail_segments.blocks.segment_choices, 'label': 'Hide from', 'required': False}), 4: ('wagtail.blocks.StructBlock', [[('show_to', 2), ('hide_from', 3)]], {'required': False}), 5: ('wagtail.blocks.StructBlock', [[('text', 0), ('audience', 4)]], {})})),
             ],
             options={
