@@ -372,6 +372,44 @@ def test_a_save_in_code_keeps_an_unregistered_rule(segment_with_an_unregistered_
     assert stored_types(segment) == ["utm", "custom_x"]
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_editor_shows_an_unavailable_rule_and_saves_it_unchanged(
+    live_server, browser_page, django_user_model
+):
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
+    segment = Segment.objects.create(
+        name="Campus insiders",
+        slug="campus-insiders",
+        rules=[("utm", UTM), ("custom_x", UNREGISTERED)],
+    )
+    page = browser_page
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/personalisation/segments/edit/{segment.pk}/")
+    rule_type = page.locator("input[name$='-value-type']")
+    assert rule_type.input_value() == "custom_x"
+    assert rule_type.get_attribute("readonly") is not None
+    assert page.get_by_text("Unavailable rule").first.is_visible()
+    page.locator("button[title='Insert a block']").last.click()
+    assert page.get_by_role("option", name="UTM parameter", exact=True).is_visible()
+    assert page.get_by_role("option", name="Unavailable rule").count() == 0  # never offered
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/admin/personalisation/segments/")
+    stored = Segment.objects.get(pk=segment.pk).rules.raw_data
+    assert [(item["type"], item["value"]) for item in stored] == [
+        ("utm", {**UTM, "negate": False}),
+        ("custom_x", UNREGISTERED),
+    ]
+    assert errors == []
+
+
 def test_no_rule_may_take_the_editors_slug_for_unavailable_rules():
     from django.core.exceptions import ImproperlyConfigured
 

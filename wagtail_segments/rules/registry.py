@@ -115,7 +115,8 @@ class RuleRegistry:
         return self._blocks[key]
 
     def get(self, slug):
-        self.load_hooks()
+        if not self.hooks_loaded:  # (the check inline: rules are looked up on every request)
+            self.load_hooks()
         return self._rules.get(slug)
 
     def __contains__(self, slug):
