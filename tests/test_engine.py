@@ -93,7 +93,10 @@ def test_definitions_cached_by_another_release_are_not_read(db, monkeypatch):
     load_definitions()
     version = cache.get(engine.VERSION_KEY)
     # What the release before left in the shared cache under the same version stamp.
-    cache.set(engine.DEFINITIONS_KEY.format(release="0.0.1", version=version), "older", None)
+    older = engine.DEFINITIONS_KEY.format(
+        release="0.0.1", rules=engine.registry.fingerprint, version=version
+    )
+    cache.set(older, "older", None)
     monkeypatch.setattr(engine, "__version__", "0.0.2")
     engine._memory.update(version=None, definitions=None)  # the upgraded process starts
     assert set(load_definitions().segments) == {"segment-0", "segment-1"}

@@ -18,7 +18,7 @@ class HeaderRule(Rule):
 
 def test_a_project_rule_is_offered_in_the_segment_editor():
     stream_block = Segment._meta.get_field("rules").stream_block
-    assert "loyalty_tier" in stream_block.child_blocks
+    assert "loyalty_tier" in list(stream_block.child_blocks)
     block = stream_block.child_blocks["loyalty_tier"]
     assert list(block.child_blocks) == ["tier", "negate"]
     assert block.label == "Loyalty tier"
@@ -29,10 +29,10 @@ def test_register_works_as_decorator_and_call_and_is_idempotent():
     try:
         assert register(HeaderRule) is HeaderRule
         assert "has_header" in registry
-        assert "has_header" in Segment._meta.get_field("rules").stream_block.child_blocks
+        assert "has_header" in list(Segment._meta.get_field("rules").stream_block.child_blocks)
     finally:
         registry.unregister("has_header")
-    assert "has_header" not in Segment._meta.get_field("rules").stream_block.child_blocks
+    assert "has_header" not in list(Segment._meta.get_field("rules").stream_block.child_blocks)
 
 
 def test_duplicate_slug_fails_loudly():

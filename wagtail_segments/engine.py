@@ -9,9 +9,13 @@ judges only the segments it is asked about, plus their dependencies, and
 remembers each verdict until the visitor's profile changes.
 """
 
+import concurrent.futures
+import contextvars
 import logging
+import os
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,15 +28,16 @@ from django.utils import timezone
 from . import __version__
 from .conf import segments_settings
 from .fields import stored_rules
-from .rules.base import RuleContext
+from .rules.base import RULE_TIME_BUDGET, RuleContext
 from .rules.registry import registry
 from .scoring import ScoringRules, compile_scoring
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "wagtail_segments:version"
-# Each release compiles its own: an upgraded process must not unpickle an older shape.
-DEFINITIONS_KEY = "wagtail_segments:definitions:{release}:{version}"
+# Each release compiles its own: an upgraded process must not unpickle an older shape. And
+# each set of registered rules: a process that lacks one must not hand others its verdict.
+DEFINITIONS_KEY = "wagtail_segments:definitions:{release}:{rules}:{version}"
 
 
 # -- compiled definitions ----------------------------------------------------------------------
@@ -258,7 +263,7 @@ def compile_experiences():
 
 # -- caching -------------------------------------------------------------------------------------
 
-_memory = {"version": None, "definitions": None, "checked": float("-inf")}
+_memory = {"version": None, "rules": None, "definitions": None, "checked": float("-inf")}
 _logged = set()
 
 
@@ -280,8 +285,10 @@ def load_definitions():
     on nearly every request.
     """
     checked = time.monotonic()
+    rules = registry.fingerprint
     if (
         _memory["definitions"] is not None
+        and rules == _memory["rules"]
         and checked - _memory["checked"] < segments_settings.DEFINITIONS_RECHECK_SECONDS
     ):
         return _memory["definitions"]
@@ -291,10 +298,10 @@ def load_definitions():
         if version is None:
             cache.add(VERSION_KEY, secrets.token_hex(8), None)
             version = cache.get(VERSION_KEY)
-        if version is not None and version == _memory["version"]:
+        if version is not None and (version, rules) == (_memory["version"], _memory["rules"]):
             _memory["checked"] = checked
             return _memory["definitions"]
-        key = DEFINITIONS_KEY.format(release=__version__, version=version)
+        key = DEFINITIONS_KEY.format(release=__version__, rules=rules, version=version)
         definitions = cache.get(key)
         if definitions is None:
             definitions = compile_definitions()
@@ -302,10 +309,10 @@ def load_definitions():
     except Exception:
         # The cache is down: keep serving what this process knows, or compile afresh.
         log_once("cache", "wagtail_segments cannot use its cache; using memory", exc_info=True)
-        if _memory["definitions"] is None:
-            _memory["definitions"] = compile_definitions()
+        if _memory["definitions"] is None or rules != _memory["rules"]:
+            _memory.update(rules=rules, definitions=compile_definitions())
         return _memory["definitions"]
-    _memory.update(version=version, definitions=definitions, checked=checked)
+    _memory.update(version=version, rules=rules, definitions=definitions, checked=checked)
     return definitions
 
 
@@ -487,26 +494,47 @@ class SegmentSet:
         return explanations
 
 
-RULE_TIME_BUDGET = 0.05  # seconds one rule may take...
-SLOW_ANSWERS_ALLOWED = 3  # ...this many times in a row before it is switched off in this process
-_slow_streaks = {}  # (segment slug, rule type) -> slow answers in a row
+SLOW_ANSWERS_ALLOWED = 3  # answers over RULE_TIME_BUDGET among a rule's last...
+SLOW_WINDOW = 10  # ...answers before it is switched off in this process
+RULE_THREADS = 8  # per process, for the rules that are not built in
+_recent_answers = {}  # (segment slug, rule type) -> its last answers: slow or not
 _too_slow = set()
+_rule_threads = {}  # process id -> its ThreadPoolExecutor
 
 
 def check_rule(compiled, context):
     """One rule's verdict, negation applied; a rule that fails counts as not matching.
 
-    A rule that raises counts as not matching. A rule that takes longer than
-    ``RULE_TIME_BUDGET`` is not interrupted; once it has done so
-    ``SLOW_ANSWERS_ALLOWED`` times in a row, this process treats it as not
-    matching rather than let it slow every page. A single slow answer (the
-    garbage collector or the machine pausing the process) switches nothing off.
+    Built-in rules run inline. Any other rule runs in a worker thread and has
+    ``RULE_TIME_BUDGET`` to answer: a late answer is not waited for and counts
+    as not matching, so a rule that hangs cannot stall the request. A rule
+    that raises counts as not matching. A rule slower than the budget
+    ``SLOW_ANSWERS_ALLOWED`` times among its last ``SLOW_WINDOW`` answers is
+    switched off in this process: it counts as not matching without being
+    asked. A single slow answer (the garbage collector or the machine pausing
+    the process) switches nothing off.
     """
     if compiled.error or (_too_slow and (_slug(context), compiled.type) in _too_slow):
         return False
-    started = time.perf_counter()
+    started, timed_out = time.perf_counter(), False
     try:
-        result = bool(compiled.rule.matches(compiled.value, context))
+        result = bool(call_rule(compiled, "matches", context))
+    except RuleThreadsBusy:
+        log_once(
+            "rule-threads",
+            "Every thread for segment rules is busy (does a rule hang?); "
+            "rules that find none free count as not matching",
+        )
+        return False
+    except TimeoutError as error:
+        log_once(
+            ("rule", _slug(context), compiled.type),
+            "Rule %r of segment %r timed out (%s); it counts as not matching",
+            compiled.type,
+            _slug(context),
+            error,
+        )
+        result, timed_out = None, True
     except Exception:
         log_once(
             ("rule", _slug(context), compiled.type),
@@ -515,28 +543,66 @@ def check_rule(compiled, context):
             _slug(context),
             exc_info=True,
         )
-        return False
-    elapsed = time.perf_counter() - started
-    if elapsed > RULE_TIME_BUDGET:
-        note_slow_answer((_slug(context), compiled.type), elapsed)
-    elif _slow_streaks:
-        _slow_streaks.pop((_slug(context), compiled.type), None)
-    return result != compiled.negate
+        result = None
+    slow = timed_out or time.perf_counter() - started > RULE_TIME_BUDGET
+    if slow or _recent_answers:
+        note_answer((_slug(context), compiled.type), slow)
+    return result is not None and result != compiled.negate
 
 
-def note_slow_answer(key, elapsed):
-    streak = _slow_streaks[key] = _slow_streaks.get(key, 0) + 1
-    if streak >= SLOW_ANSWERS_ALLOWED:
+class RuleThreadsBusy(Exception):
+    """No worker thread was free for a rule within its time budget (not the rule's fault)."""
+
+
+def call_rule(compiled, method, context):
+    """``matches`` or ``observed`` of a rule: a built-in inline, any other within the budget."""
+    code = getattr(compiled.rule, method)
+    if compiled.type in registry.builtin:
+        return code(compiled.value, context)
+    # The copied context carries the request's context variables (language, time zone...).
+    run = contextvars.copy_context().run
+    future = rule_threads().submit(run, code, compiled.value, context)
+    done, _ = concurrent.futures.wait((future,), timeout=RULE_TIME_BUDGET)
+    if not done:
+        if future.cancel():
+            raise RuleThreadsBusy
+        raise TimeoutError(f"no answer within {RULE_TIME_BUDGET * 1000:.0f} ms")
+    return future.result()
+
+
+def rule_threads():
+    """This process's worker threads for rules (a forked child starts its own)."""
+    threads = _rule_threads.get(os.getpid())
+    if threads is None:
+        threads = _rule_threads.setdefault(
+            os.getpid(),
+            concurrent.futures.ThreadPoolExecutor(RULE_THREADS, "wagtail_segments-rule"),
+        )
+    return threads
+
+
+def note_answer(key, slow):
+    """Count a rule's slow answers among its last ``SLOW_WINDOW``; switch it off at too many."""
+    answers = _recent_answers.get(key)
+    if answers is None:
+        if not slow:
+            return
+        answers = _recent_answers.setdefault(key, deque(maxlen=SLOW_WINDOW))
+    answers.append(slow)
+    count = sum(answers)
+    if not count:
+        _recent_answers.pop(key, None)  # fast again for a whole window: forget it
+    elif count >= SLOW_ANSWERS_ALLOWED:
         _too_slow.add(key)
         log_once(
             ("slow", *key),
-            "Rule %r of segment %r took over %.0f ms %d times in a row (%.0f ms last); "
+            "Rule %r of segment %r took over %.0f ms %d times in its last %d answers; "
             "it counts as not matching from now on",
             key[1],
             key[0],
             RULE_TIME_BUDGET * 1000,
-            streak,
-            elapsed * 1000,
+            count,
+            len(answers),
         )
 
 
@@ -556,7 +622,7 @@ def explain_rule(compiled, context):
             error=compiled.error,
         )
     try:
-        observed = rule.observed(compiled.value, context)
+        observed = call_rule(compiled, "observed", context)
     except Exception as error:
         observed = f"unavailable ({type(error).__name__})"
     return RuleExplanation(

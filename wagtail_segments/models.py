@@ -17,6 +17,7 @@ from wagtail.search import index
 
 from .blocks import PlacementContentBlock
 from .fields import RulesField, stored_rules
+from .rules.stream import UnavailableRule
 
 
 def page_content_types():
@@ -138,6 +139,11 @@ class Segment(index.Indexed, models.Model):
                     "Content and other segments refer to this segment by its slug "
                     "“%(slug)s”; remove those references before changing it."
                 ) % {"slug": stored_slug}
+        if not self.keep_unreadable_rules():
+            errors["rules"] = _(
+                "A rule's type is not registered and the form's copy of it cannot be read; "
+                "reload the editor."
+            )
         cycle = self.find_cycle()
         if cycle:
             errors["rules"] = _("These segments would contain each other: %(cycle)s.") % {
@@ -145,6 +151,30 @@ class Segment(index.Indexed, models.Model):
             }
         if errors:
             raise ValidationError(errors)
+
+    def keep_unreadable_rules(self):
+        """Give the stored value back to rules the form posted but this process cannot read.
+
+        A form rendered while a rule type was registered posts that rule's fields;
+        a process where the type is not registered reads ``None`` for it (see
+        ``rules.stream``). False if a rule has no stored value to fall back on.
+        """
+        unreadable = [
+            position
+            for position, child in enumerate(self.rules)
+            if isinstance(child.block, UnavailableRule) and child.value is None
+        ]
+        if not unreadable:
+            return True
+        stored = Segment.objects.filter(pk=self.pk).first() if self.pk else None
+        by_id = {item.get("id"): item for item in stored_rules(stored.rules)} if stored else {}
+        for position in unreadable:
+            child = self.rules[position]
+            item = by_id.get(child.id)
+            if item is None or item.get("type") != child.block_type:
+                return False
+            self.rules[position] = (child.block_type, item.get("value"), child.id)
+        return True
 
     def find_cycle(self):
         """The chain of slugs leading back to this segment through nested segments, if any."""

@@ -21,3 +21,14 @@ class LoyaltyTierRule(Rule):
 
     def observed(self, value, context):
         return context.request.COOKIES.get("tier")
+
+
+class ReferralCodeRule(Rule):
+    """Registered from ``wagtail_hooks.py``, as the custom rules guide also offers."""
+
+    slug = "referral_code"
+    label = "Referral code"
+    fields = [("code", blocks.CharBlock())]
+
+    def matches(self, value, context):
+        return context.request.COOKIES.get("referral") == value["code"]

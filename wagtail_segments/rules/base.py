@@ -12,6 +12,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from wagtail import blocks
 
+# Seconds a rule has to answer on the request path. A project's rule that takes longer
+# counts as not matching; a rule slow too often is switched off (see ``engine.check_rule``).
+RULE_TIME_BUDGET = 0.05
+
 
 @dataclass(slots=True)
 class RuleContext:

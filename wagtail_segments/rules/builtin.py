@@ -10,6 +10,7 @@ import re
 from datetime import datetime, time
 from urllib.parse import urlsplit
 
+import regex
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +20,8 @@ from wagtail import blocks
 from ..blocks import InterestChoiceBlock, SegmentChoiceBlock, TextListBlock
 from ..geo import request_country
 from ..useragent import request_user_agent
-from .base import Rule, field_error
-from .registry import register
+from .base import RULE_TIME_BUDGET, Rule, field_error
+from .registry import register_builtin as register  # built-ins run inline, without a deadline
 
 OPERATORS = {
     "lt": (operator.lt, "<"),
@@ -286,14 +287,20 @@ TEXT_MATCHES = [("contains", _("contains")), ("equals", _("equals")), ("regex", 
 
 
 def compile_text_match(value, match_name="match", value_name="value", allowed=None):
-    """Validate a (match, value) pair; regexes are compiled here, once."""
+    """Validate a (match, value) pair; regexes are compiled here, once.
+
+    An editor's regex runs with the ``regex`` package and a timeout, so a
+    pattern that backtracks without end (``(a|aa)+$``) gives up within the
+    rule's time budget instead of holding the worker: ``text_matches`` raises
+    ``TimeoutError``, which counts as not matching.
+    """
     match, text = value.get(match_name), value.get(value_name) or ""
     if match not in (allowed or {choice for choice, _label in TEXT_MATCHES}):
         raise field_error(match_name, "Choose how to match.")
     if match == "regex":
         try:
-            return match, re.compile(text, re.IGNORECASE)
-        except re.error as error:
+            return match, regex.compile(text, regex.IGNORECASE)
+        except regex.error as error:
             raise field_error(
                 value_name, f"This is not a valid regular expression: {error}."
             ) from None
@@ -303,7 +310,7 @@ def compile_text_match(value, match_name="match", value_name="value", allowed=No
 def text_matches(match, pattern, text):
     text = text or ""
     if match == "regex":
-        return pattern.search(text) is not None
+        return pattern.search(text, timeout=RULE_TIME_BUDGET) is not None
     if match == "equals":
         return text.lower() == pattern
     if match == "domain":
