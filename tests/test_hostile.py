@@ -23,7 +23,7 @@ from tests.factories import BROWSER_UA
 from tests.test_cockpit import COCKPIT
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.editors import is_editor
+from wagtail_segments.editors import VIEW_AS_COOKIE, is_editor
 from wagtail_segments.models import Interest, PageInterest, Segment
 from wagtail_segments.parsing import url_host, whole_number
 from wagtail_segments.profile import MAX_TEXT_LENGTH, VisitorProfile
@@ -91,6 +91,17 @@ def test_a_referrer_cut_in_its_host_breaks_no_page(site):
     assert visitor.get("/").status_code == 200
 
 
+@pytest.mark.parametrize("store", ["cookie", "database"])
+def test_nul_characters_from_a_visitor_are_not_stored(site, store):
+    # PostgreSQL refuses NUL in text and JSON: the database store could not save the profile.
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": store}):
+        visitor = browser(HTTP_REFERER="https://example.com/\x00")
+        assert visitor.get("/campus/", {"utm_campaign": "cam\x00pus"}).status_code == 200
+        assert visitor.get("/", {"utm_source": "x"}).status_code == 200
+        segments = visitor.get("/personalisation/segments/").json()["segments"]
+    assert "college-students" in [segment["slug"] for segment in segments]
+
+
 @pytest.mark.parametrize(
     ("text", "maximum", "number"),
     [
@@ -145,10 +156,15 @@ def test_a_fragment_path_outside_wagtail_is_not_served(site):
 
 # -- 3. a session the database cannot read makes nobody an editor ----------------------------
 
+NUL_SESSION = "\x00" * 32
+# Django's own database sessions hand any key to the database (the sandbox's refuse it).
+DJANGO_DB_SESSIONS = override_settings(SESSION_ENGINE="django.contrib.sessions.backends.db")
 
+
+@DJANGO_DB_SESSIONS
 def test_a_session_cookie_full_of_nul_bytes_is_nobodys(site, caplog):
     request = RequestFactory().get("/", HTTP_HOST="localhost")
-    request.COOKIES["sessionid"] = "\x00" * 32
+    request.COOKIES["sessionid"] = NUL_SESSION
     SessionMiddleware(lambda r: None).process_request(request)
     AuthenticationMiddleware(lambda r: None).process_request(request)
     with caplog.at_level(logging.ERROR):
@@ -158,11 +174,20 @@ def test_a_session_cookie_full_of_nul_bytes_is_nobodys(site, caplog):
     assert sum("cannot read a session" in r.getMessage() for r in caplog.records) <= 1
 
 
-def test_pages_survive_a_session_cookie_full_of_nul_bytes(site):
+@DJANGO_DB_SESSIONS
+def test_the_packages_endpoints_survive_a_session_cookie_full_of_nul_bytes(site):
     visitor = browser()
-    visitor.cookies["sessionid"] = "\x00" * 32
-    for path in ("/", "/savings/", "/personalisation/segments/"):
-        assert visitor.get(path).status_code < 500
+    visitor.cookies["sessionid"] = NUL_SESSION
+    visitor.cookies[VIEW_AS_COOKIE] = "anything"  # "view as" asks whether this is an editor
+    assert visitor.get("/personalisation/segments/").status_code == 200
+    assert visitor.post("/personalisation/view-as/", {"segment": "x"}).status_code == 403
+
+
+def test_sandbox_pages_survive_a_session_cookie_full_of_nul_bytes(site):
+    visitor = browser()
+    visitor.cookies["sessionid"] = NUL_SESSION
+    for path in ("/", "/savings/", "/cart/"):
+        assert visitor.get(path).status_code == 200
 
 
 # -- 4. the sandbox's cart validates what it is posted ----------------------------------------
@@ -429,6 +454,13 @@ def test_the_tester_describes_a_path_no_request_could_reach(tester):
     assert response.context["page_html"] is None
 
 
+@pytest.mark.parametrize("days", ["²", "9" * 5000, "٣0", "-7", "7.0", "\x00"])
+def test_a_report_period_an_editor_mistypes_is_the_default(admin_client, days):
+    for report in ("segments", "variants"):
+        response = admin_client.get(f"/admin/personalisation/reports/{report}/", {"days": days})
+        assert response.status_code == 200
+
+
 # -- headers, cookies and query strings, to a page and to the endpoints -----------------------
 
 header_text = st.text(
@@ -472,7 +504,7 @@ queries = st.dictionaries(
     forwarded=header_text,
     country=header_text,
     profile_cookie=header_text,
-    session_cookie=cookie_text,
+    session_cookie=st.just(NUL_SESSION) | cookie_text,
     query=queries,
     path=paths,
     body=st.binary(max_size=200) | st.builds(json.dumps, st.dictionaries(st.text(), st.text())),

@@ -122,9 +122,9 @@ class VisitorProfile:
         self.visits += 1
         self.visit_started = unix(now)
         self.landing_page = landing_page
-        self.referrer = clipped_url(referrer or "", MAX_TEXT_LENGTH)
+        self.referrer = clipped_url(_storable(referrer or ""), MAX_TEXT_LENGTH)
         self.utm = {
-            key: str(value)[:MAX_TEXT_LENGTH]
+            key: _storable(str(value))[:MAX_TEXT_LENGTH]
             for key, value in (utm or {}).items()
             if key in UTM_PARAMETERS and value
         }
@@ -253,6 +253,11 @@ def checked_attribute(key, value):
             f"Attribute {key!r} is {size} characters as JSON; at most {MAX_VALUE_LENGTH}."
         )
     return value
+
+
+def _storable(text):
+    """``text`` without NUL characters, which PostgreSQL refuses (the database store)."""
+    return text.replace("\x00", "")
 
 
 def _cap(mapping, size):
