@@ -61,11 +61,19 @@ def browser(**headers):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    referrer=st.builds(
-        lambda scheme, netloc, rest: f"{scheme}://{netloc}{rest}",
-        st.sampled_from(["http", "https"]),
-        st.text(alphabet="a.:[]@1", max_size=300),
-        st.text(alphabet="/?#[]a", max_size=100),
+    referrer=st.one_of(
+        st.builds(
+            lambda scheme, netloc, rest: f"{scheme}://{netloc}{rest}",
+            st.sampled_from(["http", "https"]),
+            st.text(alphabet="a.:[]@1", max_size=300),
+            st.text(alphabet="/?#[]a", max_size=100),
+        ),
+        st.builds(
+            lambda host, address, rest: f"https://{host}[{address}]{rest}",
+            st.text(alphabet="ab.-", min_size=150, max_size=200),
+            st.sampled_from(["::1", "2001:db8::1", "v1.x"]),
+            st.text(alphabet="/?#a", max_size=60),
+        ),
     )
 )
 def test_a_referrer_kept_by_a_visit_always_parses(referrer):
@@ -288,46 +296,43 @@ def test_a_profile_without_a_valid_visitor_id_is_a_fresh_one():
             VisitorProfile.from_data({**data, "id": odd_id})
 
 
-numbers = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**110),
-    st.floats(),
-    st.booleans(),
-    st.integers(min_value=0, max_value=2_000_000_000),
+whole_numbers = st.integers(min_value=-(2**70), max_value=2**110) | st.sampled_from(
+    [0, -1, 10**12, 2**63, 10**30]  # past the year 9999, past 64 bits
 )
+numbers = whole_numbers | st.floats()
 json_values = st.recursive(
-    st.none() | numbers | st.text(max_size=20),
+    st.none() | st.booleans() | numbers | st.text(max_size=20),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
     ),
     max_leaves=12,
 )
-slugs = st.sampled_from(["investing", "college-students", "savings", ""]) | st.text(max_size=50)
-profile_data = st.fixed_dictionaries(
-    {"_": st.just(1), "id": st.just("abcdEFGH1234_-xy")},
-    optional={
-        "v": numbers | json_values,
-        "n": numbers | json_values,
-        "f": numbers,
-        "l": numbers,
-        "s": numbers,
-        "lp": numbers | st.none(),
-        "r": st.text(max_size=250) | json_values,
-        "u": st.dictionaries(st.sampled_from(["campaign", "source", "x"]), json_values),
-        "p": st.lists(st.lists(numbers, max_size=3), max_size=5) | json_values,
-        "vp": st.lists(numbers, max_size=5) | json_values,
-        "sc": st.dictionaries(slugs, st.lists(numbers, max_size=3), max_size=4) | json_values,
-        "e": st.dictionaries(slugs, st.lists(st.lists(numbers, max_size=3), max_size=3)),
-        "a": st.dictionaries(st.text(max_size=45), json_values, max_size=4),
-        "k": st.dictionaries(slugs, numbers, max_size=4) | json_values,
-        "g": st.lists(
-            st.tuples(
-                slugs, numbers, st.builds("page:{}".format, numbers | st.text(max_size=8)), numbers
-            ).map(list)
-            | json_values,
-            max_size=5,
-        ),
-    },
-)
+slugs = st.sampled_from(["investing", "college-students", "savings"]) | st.text(max_size=50)
+sources = st.builds("{}:{}".format, st.sampled_from(["page", "referrer", "campaign", "x"]), numbers)
+pairs = st.tuples(whole_numbers, whole_numbers).map(list)
+# Fields of the right JSON types with odd content: what passes a check of types alone.
+odd_fields = {
+    "v": whole_numbers,
+    "n": whole_numbers,
+    "f": whole_numbers,
+    "l": whole_numbers,
+    "s": whole_numbers,
+    "lp": whole_numbers | st.none(),
+    "r": st.text(max_size=250),
+    "u": st.dictionaries(st.sampled_from(["campaign", "source", "x"]), st.text(max_size=250)),
+    "p": st.lists(pairs, max_size=5),
+    "vp": st.lists(whole_numbers, max_size=5),
+    "sc": st.dictionaries(slugs, st.tuples(numbers, whole_numbers).map(list), max_size=4),
+    "e": st.dictionaries(slugs, st.lists(pairs, max_size=3), max_size=3),
+    "a": st.dictionaries(st.text(max_size=45), json_values, max_size=4),
+    "k": st.dictionaries(slugs, whole_numbers, max_size=4),
+    "g": st.lists(st.tuples(slugs, numbers, sources, whole_numbers).map(list), max_size=4),
+}
+odd_keys = st.lists(st.sampled_from(sorted(odd_fields)), min_size=1, max_size=3, unique=True)
+profile_data = st.one_of(
+    odd_keys.flatmap(lambda keys: st.fixed_dictionaries({key: odd_fields[key] for key in keys})),
+    st.dictionaries(st.sampled_from(sorted(odd_fields)), json_values, max_size=6),
+).map(lambda odd: {**VisitorProfile(visitor_id="abcdEFGH1234_-xy").to_data(), **odd})
 
 
 @HOSTILE
