@@ -25,6 +25,7 @@ def stats_flushed_by_hand():
     recorder.autostart = False
     yield
     recorder.pending.clear()  # counts of tests that never flushed: not for the exit handler
+    recorder.visitors.clear()
 
 
 @pytest.fixture

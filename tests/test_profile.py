@@ -56,7 +56,6 @@ def test_round_trip_keeps_everything():
         [],
         {"_": 0},
         {"_": 1},
-        {"_": 1, "id": "x", "v": -1},
         {"_": 1, "id": "x" * 500},
     ],
 )
@@ -65,11 +64,12 @@ def test_malformed_data_is_refused(data):
         VisitorProfile.from_data(data)
 
 
-def test_non_finite_score_is_refused():
-    data = VisitorProfile().to_data()
-    data["sc"] = {"investing": [float("inf"), 0]}
-    with pytest.raises(ValueError, match="finite"):
-        VisitorProfile.from_data(data)
+def test_a_field_that_does_not_fit_is_dropped_and_the_rest_kept():
+    data = {**VisitorProfile().to_data(), "v": -1, "n": 4}
+    data["sc"] = {"investing": [float("inf"), 0], "savings": [2.5, 0]}
+    profile = VisitorProfile.from_data(data)
+    assert (profile.visits, profile.pageviews) == (0, 4)
+    assert profile.raw_scores == {"savings": [2.5, 0]}
 
 
 def test_record_pageview_says_first_in_visit_once():

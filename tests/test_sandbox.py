@@ -77,11 +77,11 @@ def test_the_cart_total_moves_the_visitor_in_and_out_of_the_small_cart_segment(s
     assert "£98.00" in html
 
 
-def test_the_cart_ignores_unknown_products(shopper):
-    response = shopper.post("/cart/", {"product": "9999", "action": "add"})
-    assert response.status_code == 302
-    response = shopper.post("/cart/", {"product": "not-a-number", "action": "add"})
-    assert response.status_code == 302
+def test_the_cart_refuses_unknown_products(shopper):
+    for product in ("9999", "not-a-number"):
+        response = shopper.post("/cart/", {"product": product, "action": "add"})
+        assert response.status_code == 400
+        assert "Your cart was not changed" in response.content.decode()
     cart = CartPage.objects.get()
     lines, total = cart.cart(shopper.get("/cart/").wsgi_request)
     assert lines == [] and total == Decimal(0)

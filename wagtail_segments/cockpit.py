@@ -12,6 +12,8 @@ from wagtail.models import Page
 
 from .engine import SegmentSet
 from .middleware import visitor_state
+from .parsing import whole_number
+from .profile import MAX_PAGE_ID
 
 MAX_ATTRIBUTE_TEXT = 80
 
@@ -26,10 +28,16 @@ class ScoreRow:
     thresholds: list = field(default_factory=list)  # (segment name, threshold, points to go)
 
 
+def source_page_id(source):
+    """The id of the page a ledger entry's source ("page:12") names, or None."""
+    kind, _sep, ref = source.partition(":")
+    return whole_number(ref, MAX_PAGE_ID) if kind == "page" else None
+
+
 def source_label(source, pages):
     kind, _sep, ref = source.partition(":")
     if kind == "page":
-        page = pages.get(int(ref)) if ref.isdigit() else None
+        page = pages.get(source_page_id(source))
         return _("viewing “%(page)s”") % {"page": page.title if page else ref}
     if kind == "referrer":
         return _("arriving from %(site)s") % {"site": ref or _("another site")}
@@ -178,7 +186,7 @@ def cockpit_context(request):
     profile = state.profile
     definitions = state.segments.definitions
     interests = {interest.slug: interest for interest in Interest.objects.all()}
-    page_ids = {int(s.partition(":")[2]) for _, _, s, _ in profile.ledger if s.startswith("page:")}
+    page_ids = {source_page_id(source) for _, _, source, _ in profile.ledger} - {None}
     if profile.landing_page:
         page_ids.add(profile.landing_page)
     pages = Page.objects.in_bulk(page_ids)

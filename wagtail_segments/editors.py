@@ -7,6 +7,9 @@ else sending it, or any query parameter, changes nothing.
 
 from django.conf import settings
 from django.core import signing
+from django.db import DatabaseError
+
+from .engine import log_once
 
 PERMISSION = "wagtail_segments.view_segment"
 VIEW_AS_COOKIE = "wagtail_segments_view_as"
@@ -18,12 +21,18 @@ def is_editor(request):
     """Whether this request comes from a user allowed to view segments.
 
     A request without a session cookie is nobody's: answering costs no
-    session lookup, so visitors' pages stay free of ``Vary: Cookie``.
+    session lookup, so visitors' pages stay free of ``Vary: Cookie``. A
+    session the database cannot read (a cookie full of NUL bytes, which
+    PostgreSQL refuses) is nobody's either.
     """
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return False
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated and user.has_perm(PERMISSION))
+    try:
+        return bool(user is not None and user.is_authenticated and user.has_perm(PERMISSION))
+    except DatabaseError:
+        log_once("editor-session", "wagtail_segments cannot read a session", exc_info=True)
+        return False
 
 
 def view_as_slugs(request):

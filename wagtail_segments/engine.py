@@ -12,6 +12,7 @@ remembers each verdict until the visitor's profile changes.
 import concurrent.futures
 import contextvars
 import logging
+import math
 import os
 import secrets
 import time
@@ -467,8 +468,11 @@ class SegmentSet:
         until = self.visitor.sticky.get(segment.slug, 0)
         now = self.now.timestamp()
         if matched and until <= now:
-            end = self.now + timedelta(days=segment.sticky_days)
-            self.visitor.remember_sticky(segment.slug, end.timestamp())
+            try:
+                end = (self.now + timedelta(days=segment.sticky_days)).timestamp()
+            except OverflowError:  # stored beyond the model's bounds: as long as a profile keeps
+                end = math.inf
+            self.visitor.remember_sticky(segment.slug, end)
         return matched or until > now
 
     def explain(self):

@@ -4,7 +4,7 @@ import swapper
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,12 @@ from wagtail.search import index
 from .blocks import PlacementContentBlock
 from .fields import RulesField, stored_rules
 from .rules.stream import UnavailableRule
+
+# The bounds of every number an editor (or an import) gives: the form, ``full_clean()``
+# and the import all check them through the fields' validators.
+MAX_PRIORITY = 10_000  # either way
+MAX_STICKY_DAYS = 3650  # ten years
+MAX_POINTS = 1000  # points one signal or one page gives (a page may also take them away)
 
 
 def page_content_types():
@@ -49,6 +55,7 @@ class Segment(index.Indexed, models.Model):
     priority = models.IntegerField(
         _("priority"),
         default=0,
+        validators=[MinValueValidator(-MAX_PRIORITY), MaxValueValidator(MAX_PRIORITY)],
         help_text=_("Segments with a higher priority come first when several match."),
     )
     match = models.CharField(_("match"), max_length=3, choices=MATCH_CHOICES, default=MATCH_ALL)
@@ -56,6 +63,7 @@ class Segment(index.Indexed, models.Model):
     sticky_days = models.PositiveIntegerField(
         _("sticky for (days)"),
         default=0,
+        validators=[MaxValueValidator(MAX_STICKY_DAYS)],
         help_text=_("Keep a visitor in this segment for this many days after they first match."),
     )
     holdout_percent = models.PositiveSmallIntegerField(
@@ -222,6 +230,7 @@ class Interest(index.Indexed, models.Model):
     points = models.PositiveIntegerField(
         _("points per signal"),
         default=10,
+        validators=[MaxValueValidator(MAX_POINTS)],
         help_text=_(
             "Given for a page with one of the tags below, or a visit from a listed "
             "referrer domain or campaign."
@@ -271,7 +280,11 @@ class PageInterest(Orderable):
         related_name="segment_interests",
     )
     interest = models.ForeignKey(Interest, on_delete=models.CASCADE, related_name="+")
-    points = models.IntegerField(_("points"), default=10)
+    points = models.IntegerField(
+        _("points"),
+        default=10,
+        validators=[MinValueValidator(-MAX_POINTS), MaxValueValidator(MAX_POINTS)],
+    )
 
     panels = [FieldPanel("interest"), FieldPanel("points")]
 
@@ -464,6 +477,24 @@ class SiteDay(models.Model):
 
     def __str__(self):
         return f"{self.day}: {self.visitors} visitors"
+
+
+class VisitorDay(models.Model):
+    """A visitor counted on a day: the database, not the cache, knows whom it counted."""
+
+    day = models.DateField()
+    visitor_id = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("visitor day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "visitor_id"], name="wagtail_segments_visitor_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.visitor_id} {self.day}"
 
 
 class SegmentDay(models.Model):

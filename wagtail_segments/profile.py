@@ -10,12 +10,15 @@ request's ``SegmentSet`` to forget verdicts made on older data (real time).
 import hashlib
 import json
 import math
+import re
 import secrets
+from contextlib import suppress
 from datetime import datetime
 
 from django.utils import timezone
 
 from .conf import segments_settings
+from .parsing import clipped_url
 
 FORMAT_VERSION = 1
 MAX_PAGES = 16  # pages with a view count kept (most recent first out)
@@ -25,9 +28,16 @@ MAX_EVENTS = 12
 MAX_EVENT_DAYS = 8  # distinct days of counts kept per event
 MAX_ATTRIBUTES = 12
 MAX_LEDGER = 4  # the last score changes, with what caused them (for the cockpit)
+MAX_STICKY = 32  # sticky segments remembered
 MAX_KEY_LENGTH = 40
+MAX_SLUG_LENGTH = 100  # interest and segment slugs (their models' max_length)
 MAX_TEXT_LENGTH = 200
 MAX_VALUE_LENGTH = 120  # serialised length of one attribute value
+MAX_COUNT = 10**9  # visits, page views, an event's count of a day: far more than anyone's
+MAX_POINTS = 10**6  # an interest score, either way
+MAX_PAGE_ID = 2**31 - 1  # page ids are 32-bit integers
+MAX_TIME = 4_102_444_800  # 2100-01-01 in Unix seconds: no later time is kept
+VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what ``new_visitor_id`` writes
 UTM_PARAMETERS = ("source", "medium", "campaign", "term", "content")
 SECONDS_PER_DAY = 86400
 
@@ -112,9 +122,9 @@ class VisitorProfile:
         self.visits += 1
         self.visit_started = unix(now)
         self.landing_page = landing_page
-        self.referrer = (referrer or "")[:MAX_TEXT_LENGTH]
+        self.referrer = clipped_url(_storable(referrer or ""), MAX_TEXT_LENGTH)
         self.utm = {
-            key: str(value)[:MAX_TEXT_LENGTH]
+            key: _storable(str(value))[:MAX_TEXT_LENGTH]
             for key, value in (utm or {}).items()
             if key in UTM_PARAMETERS and value
         }
@@ -164,16 +174,7 @@ class VisitorProfile:
 
     def set_attribute(self, key, value):
         """Remember a JSON value under ``key``; raise ``ValueError`` for what cannot be kept."""
-        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH:
-            raise ValueError(f"An attribute key must be text of 1 to {MAX_KEY_LENGTH} characters.")
-        try:
-            size = len(json.dumps(value, allow_nan=False))
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Attribute {key!r} must be a JSON value: {error}") from None
-        if size > MAX_VALUE_LENGTH:
-            raise ValueError(
-                f"Attribute {key!r} is {size} characters as JSON; at most {MAX_VALUE_LENGTH}."
-            )
+        checked_attribute(key, value)
         self.attributes.pop(key, None)
         self.attributes[key] = value
         _cap(self.attributes, MAX_ATTRIBUTES)
@@ -181,7 +182,7 @@ class VisitorProfile:
 
     def remember_sticky(self, segment_slug, until):
         # Not a change of what rules see, so verdicts already made stay valid.
-        self.sticky[segment_slug] = int(until)
+        self.sticky[segment_slug] = int(min(until, MAX_TIME))
         self.changed = True
 
     # -- decay ---------------------------------------------------------------------------
@@ -220,54 +221,43 @@ class VisitorProfile:
 
     @classmethod
     def from_data(cls, data):
-        """Rebuild a profile; raise ``ValueError`` for data of another shape or version."""
+        """Rebuild a profile from its storage form, keeping every field that fits.
+
+        Raise ``ValueError`` for data of another shape or version, or without a
+        valid visitor id. Any other field that does not fit (another type, a
+        number out of bounds, text too long) keeps its default, and an entry of
+        a collection that does not fit is dropped: the rest of the profile stays.
+        """
         if not isinstance(data, dict) or data.get("_") != FORMAT_VERSION:
             raise ValueError("not a visitor profile of this format")
-        try:
-            profile = cls(visitor_id=_text(data["id"], 64))
-            profile.visits = _count(data["v"])
-            profile.pageviews = _count(data["n"])
-            profile.first_seen = _count(data["f"])
-            profile.last_seen = _count(data["l"])
-            profile.visit_started = _count(data["s"])
-            profile.landing_page = None if data["lp"] is None else _count(data["lp"])
-            profile.referrer = _text(data["r"], MAX_TEXT_LENGTH)
-            profile.utm = {
-                key: _text(value, MAX_TEXT_LENGTH)
-                for key, value in dict(data["u"]).items()
-                if key in UTM_PARAMETERS
-            }
-            profile.page_views = {
-                _count(page): _count(count) for page, count in data["p"][-MAX_PAGES:]
-            }
-            profile.visit_pages = [_count(page) for page in data["vp"][-MAX_VISIT_PAGES:]]
-            profile.raw_scores = {
-                _text(slug, MAX_KEY_LENGTH): [float(points), _count(since)]
-                for slug, (points, since) in list(dict(data["sc"]).items())[-MAX_SCORES:]
-            }
-            profile.event_days = {
-                _text(name, MAX_KEY_LENGTH): {
-                    _count(day): _count(count) for day, count in days[-MAX_EVENT_DAYS:]
-                }
-                for name, days in list(dict(data["e"]).items())[-MAX_EVENTS:]
-            }
-            profile.attributes = dict(list(dict(data["a"]).items())[-MAX_ATTRIBUTES:])
-            profile.sticky = {_text(s, MAX_KEY_LENGTH): _count(u) for s, u in data["k"].items()}
-            profile.ledger = [
-                [
-                    _text(slug, MAX_KEY_LENGTH),
-                    float(points),
-                    _text(source, MAX_KEY_LENGTH),
-                    _count(when),
-                ]
-                for slug, points, source, when in data.get("g", [])[-MAX_LEDGER:]
-            ]
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ValueError(f"malformed visitor profile: {error}") from error
-        points = [p for p, _ in profile.raw_scores.values()] + [e[1] for e in profile.ledger]
-        if not all(math.isfinite(p) for p in points):
-            raise ValueError("malformed visitor profile: a score is not a finite number")
+        visitor_id = data.get("id")
+        if not isinstance(visitor_id, str) or not VISITOR_ID.fullmatch(visitor_id):
+            raise ValueError("malformed visitor profile: no valid visitor id")
+        profile = cls(visitor_id=visitor_id)
+        for attribute, (key, read) in READERS.items():
+            with suppress(*FIELD_ERRORS):  # this field does not fit: it keeps its default
+                setattr(profile, attribute, read(data[key]))
         return profile
+
+
+def checked_attribute(key, value):
+    """``value``, when it can be kept under ``key``; else raise ``ValueError`` saying why."""
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"An attribute key must be text of 1 to {MAX_KEY_LENGTH} characters.")
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(f"Attribute {key!r} must be a JSON value: {error}") from None
+    if size > MAX_VALUE_LENGTH:
+        raise ValueError(
+            f"Attribute {key!r} is {size} characters as JSON; at most {MAX_VALUE_LENGTH}."
+        )
+    return value
+
+
+def _storable(text):
+    """``text`` without NUL characters, which PostgreSQL refuses (the database store)."""
+    return text.replace("\x00", "")
 
 
 def _cap(mapping, size):
@@ -276,13 +266,132 @@ def _cap(mapping, size):
         del mapping[key]
 
 
-def _count(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a non-negative integer, got {value!r}")
+# -- reading the storage form: each reader returns what fits or raises one of FIELD_ERRORS ----
+
+FIELD_ERRORS = (KeyError, TypeError, ValueError, OverflowError, RecursionError)
+
+
+def _whole_number(low, high):
+    def read(value):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return read
+
+
+_count = _whole_number(0, MAX_COUNT)
+_time = _whole_number(0, MAX_TIME)
+_day = _whole_number(0, MAX_TIME // SECONDS_PER_DAY)
+_page = _whole_number(1, MAX_PAGE_ID)
+
+
+def _points(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not abs(value) <= MAX_POINTS
+    ):
+        raise ValueError(f"expected points of at most {MAX_POINTS}, got {value!r}")
+    return float(value)  # NaN and infinities are refused above: abs(nan) <= x is false
+
+
+def _text(limit, shortest=0):
+    def read(value):
+        if not isinstance(value, str) or not shortest <= len(value) <= limit:
+            raise ValueError(f"expected text of {shortest} to {limit} characters")
+        return value
+
+    return read
+
+
+_key = _text(MAX_KEY_LENGTH, shortest=1)
+_slug = _text(MAX_SLUG_LENGTH, shortest=1)
+
+
+def _url(value):
+    return clipped_url(_text(MAX_TEXT_LENGTH)(value), MAX_TEXT_LENGTH)
+
+
+def _utm_parameter(value):
+    if value not in UTM_PARAMETERS:
+        raise ValueError(f"not a UTM parameter: {value!r}")
     return value
 
 
-def _text(value, limit):
-    if not isinstance(value, str) or len(value) > limit:
-        raise ValueError(f"expected text of at most {limit} characters")
-    return value
+def _optional(read):
+    return lambda value: None if value is None else read(value)
+
+
+def _row(*readers):
+    """A list of exactly one value for each reader."""
+
+    def read(value):
+        if not isinstance(value, list) or len(value) != len(readers):
+            raise ValueError(f"expected a list of {len(readers)} values")
+        return [read_one(item) for read_one, item in zip(readers, value, strict=True)]
+
+    return read
+
+
+def _kept(read, last):
+    """Of a list's ``last`` entries, those ``read`` accepts."""
+
+    def read_all(value):
+        if not isinstance(value, list):
+            raise TypeError("expected a list")
+        kept = []
+        for item in value[-last:]:
+            with suppress(*FIELD_ERRORS):
+                kept.append(read(item))
+        return kept
+
+    return read_all
+
+
+def _pairs(read, last):
+    """A list of ``[key, value]`` pairs as a dict, keeping the pairs ``read`` accepts."""
+    return lambda value: dict(_kept(read, last)(value))
+
+
+def _kept_items(read_key, read_value, last):
+    """Of a mapping's ``last`` items, those whose key and value the readers accept."""
+
+    def read_all(value):
+        if not isinstance(value, dict):
+            raise TypeError("expected a mapping")
+        kept = {}
+        for key, item in list(value.items())[-last:]:
+            with suppress(*FIELD_ERRORS):
+                kept[read_key(key)] = read_value(key, item)
+        return kept
+
+    return read_all
+
+
+def _value(read):
+    """A reader of a mapping's values that needs no key."""
+    return lambda _key, value: read(value)
+
+
+# Profile attribute -> (key in the storage form, reader).
+READERS = {
+    "visits": ("v", _count),
+    "pageviews": ("n", _count),
+    "first_seen": ("f", _time),
+    "last_seen": ("l", _time),
+    "visit_started": ("s", _time),
+    "landing_page": ("lp", _optional(_page)),
+    "referrer": ("r", _url),
+    "utm": ("u", _kept_items(_utm_parameter, _value(_text(MAX_TEXT_LENGTH)), len(UTM_PARAMETERS))),
+    "page_views": ("p", _pairs(_row(_page, _count), MAX_PAGES)),
+    "visit_pages": ("vp", _kept(_page, MAX_VISIT_PAGES)),
+    "raw_scores": ("sc", _kept_items(_slug, _value(_row(_points, _time)), MAX_SCORES)),
+    "event_days": (
+        "e",
+        _kept_items(_key, _value(_pairs(_row(_day, _count), MAX_EVENT_DAYS)), MAX_EVENTS),
+    ),
+    "attributes": ("a", _kept_items(_key, checked_attribute, MAX_ATTRIBUTES)),
+    "sticky": ("k", _kept_items(_slug, _value(_time), MAX_STICKY)),
+    "ledger": ("g", _kept(_row(_key, _points, _key, _time), MAX_LEDGER)),
+}

@@ -19,14 +19,15 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 
 from .editors import PERMISSION
+from .parsing import whole_number
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 
 
 def period(request):
-    days = request.GET.get("days", "")
-    return int(days) if days.isdigit() and int(days) in PERIODS else DEFAULT_PERIOD
+    days = whole_number(request.GET.get("days", ""), max(PERIODS))
+    return days if days in PERIODS else DEFAULT_PERIOD
 
 
 def sparkline(values, width=120, height=28):

@@ -7,11 +7,12 @@ the start of the visit it brought.
 """
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from django.db.models import Q
 from django.utils import timezone
 from wagtail.models import get_page_models
+
+from .parsing import url_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class ScoringRules:
         return self.page_points.get(page_id, {})
 
     def for_referrer(self, referrer):
-        host = (urlsplit(referrer).hostname or "").lower()
+        host = url_host(referrer)
         points = {}
         for domain, given in self.referrer_points.items():
             if host == domain or host.endswith(f".{domain}"):
@@ -90,7 +91,7 @@ def score_page_view(profile, scoring, page_id, new_visit, now=None):
         campaign = profile.utm.get("campaign", "")
         sources += [
             (
-                f"referrer:{urlsplit(profile.referrer).hostname or ''}",
+                f"referrer:{url_host(profile.referrer)}",
                 scoring.for_referrer(profile.referrer),
             ),
             (f"campaign:{campaign}", scoring.for_campaign(campaign)),

@@ -1,7 +1,8 @@
 """Stats: what each request counts, and how the counts reach the database.
 
 A request is counted once its response has been sent (when Django closes
-it), into counters in its process's memory; a background thread in
+it), if it was served (a response of 500 or more counts nothing), into
+counters in its process's memory; a background thread in
 each process writes them every ``STATS_FLUSH_SECONDS`` with atomic
 increments (``UPDATE … SET n = n + k``, or an insert that falls back to the
 update when another process inserted first), so no page waits for a
@@ -12,10 +13,17 @@ Per day it counts: visitors and page views of the site; members seen and
 their page views per segment (a visitor's segments are judged on their first
 page view of the day, and that day's page views count for those); the
 impressions of each personalised block's variants; and goal conversions,
-per segment and for the variants shown earlier in the same visit. What a
-visitor already counted today, and the variants shown in the visit, are
-remembered in Django's cache (shared by all processes). Bots, visitors who
-may not be tracked, and editors viewing the site as a segment count nothing.
+per segment and for the variants shown earlier in the same visit.
+
+Whether a visitor was already counted today is the database's to know (a
+``VisitorDay`` row, written by the background thread, which counts the
+visitor only when it inserts the row); Django's cache shares the segments a
+visitor is counted in today and the variants shown in the visit between
+processes, so that a visitor's later page views need no query. When the
+cache forgets (a restart) or cannot be reached, page views, visitors and
+impressions are still counted exactly; a goal conversion, which the cache
+keeps to once a visit, is not. Bots, visitors who may not be tracked, and
+editors viewing the site as a segment count nothing.
 """
 
 import atexit
@@ -23,6 +31,7 @@ import logging
 import os
 import threading
 from collections import Counter
+from datetime import timedelta
 
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
@@ -44,6 +53,8 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.pending = Counter()
+        self.visitors = {}  # (day, visitor id) -> segments: visitors perhaps not counted yet
+        self.pruned_before = None  # the day before which VisitorDay rows were last deleted
         self.pid = None
         self.failing = False
         self.autostart = True  # tests switch the thread off and flush by hand
@@ -57,11 +68,18 @@ class Recorder:
             pending = self.pending
             for counter, amount in amounts.items():
                 pending[counter] += amount
-            if self.autostart and self.pid != os.getpid():  # first use here, or after a fork
-                self.pid = os.getpid()
-                threading.Thread(
-                    target=self._run, name="wagtail_segments stats", daemon=True
-                ).start()
+            self._start()
+
+    def add_visitor(self, day, visitor_id, segments):
+        """A visitor seen on ``day`` in ``segments``: counted unless the database knows them."""
+        with self.lock:
+            self.visitors.setdefault((day, visitor_id), tuple(segments))
+            self._start()
+
+    def _start(self):
+        if self.autostart and self.pid != os.getpid():  # first use here, or after a fork
+            self.pid = os.getpid()
+            threading.Thread(target=self._run, name="wagtail_segments stats", daemon=True).start()
 
     def _run(self):
         while True:
@@ -78,6 +96,20 @@ class Recorder:
         """
         with self.lock:
             taken, self.pending = self.pending, Counter()
+            visitors, self.visitors = list(self.visitors.items()), {}
+        for number, ((day, visitor_id), segments) in enumerate(visitors):
+            try:
+                first_today = self.note_visitor(day, visitor_id)
+            except Exception:
+                with self.lock:
+                    for key, segments_left in visitors[number:]:
+                        self.visitors.setdefault(key, segments_left)
+                    self.pending.update(taken)
+                return self._failed()
+            if first_today:
+                taken[(("site", day), "visitors")] += 1
+                for slug in segments:
+                    taken[(("segment", slug, day), "members")] += 1
         rows = list(group(taken).items())
         written = 0
         for number, ((kind, lookup), amounts) in enumerate(rows):
@@ -94,14 +126,34 @@ class Recorder:
                     for (kind_left, lookup_left), amounts_left in rows[number:]:
                         for field, amount in amounts_left.items():
                             self.pending[((kind_left, *lookup_left), field)] += amount
-                if not self.failing:
-                    logger.exception("wagtail_segments could not write its stats; will retry")
-                self.failing = True
-                return written
+                return self._failed(written)
             else:
                 written += len(amounts)
         self.failing = False
         return written
+
+    def _failed(self, written=0):
+        if not self.failing:
+            logger.exception("wagtail_segments could not write its stats; will retry")
+        self.failing = True
+        return written
+
+    def note_visitor(self, day, visitor_id):
+        """Write down that the visitor was counted on ``day``; False when they already were.
+
+        Rows older than yesterday are deleted once a day: they answer nothing.
+        """
+        from .models import VisitorDay
+
+        if self.pruned_before != day - timedelta(days=1):
+            VisitorDay.objects.filter(day__lt=day - timedelta(days=1)).delete()
+            self.pruned_before = day - timedelta(days=1)
+        try:
+            with transaction.atomic():
+                VisitorDay.objects.create(day=day, visitor_id=visitor_id)
+        except IntegrityError:  # counted already, by this process or another
+            return False
+        return True
 
 
 recorder = Recorder()
@@ -147,8 +199,13 @@ def increment(model, lookup, amounts):
 # -- what a request counts -----------------------------------------------------------------
 
 
-def _cache():
-    return caches[segments_settings.CACHE_ALIAS]
+def _cache(method, *args):
+    """Call the package's cache; None when it cannot be reached (the counting goes on)."""
+    try:
+        return getattr(caches[segments_settings.CACHE_ALIAS], method)(*args)
+    except Exception:
+        log_once("stats-cache", "wagtail_segments cannot reach its cache for stats", exc_info=True)
+        return None
 
 
 def counts(state):
@@ -171,7 +228,9 @@ def record(state, response):
     judged now, as a membership found while counting must reach the profile,
     which leaves with the response.
     """
-    if not counts(state) or (state.page_id is None and not state.events):
+    if response.status_code >= 500 or not counts(state):
+        return  # a page that failed was not served: nothing to count
+    if state.page_id is None and not state.events:
         return
     day = timezone.localdate()
     if state.page_id is not None and day_key(state, day) not in _remembered:
@@ -225,11 +284,11 @@ def _record(state, day):
             {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
         )
         if not _shown_here.get(shown_key, frozenset()).issuperset(variants):
-            shown = [] if is_first_view(state) else _cache().get(shown_key) or []
+            shown = [] if is_first_view(state) else _cache("get", shown_key) or []
             known = set(shown)
             new = [variant for variant in variants if variant not in known]
             if new:
-                _cache().set(shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
+                _cache("set", shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
             # Recorded (the oldest may have made way for newer ones): not to be added again.
             _shown_here.remember(shown_key, frozenset(known.union(variants)))
     definitions = state.segments.definitions
@@ -279,28 +338,27 @@ def is_first_view(state):
 
 
 def _todays_segments(state, day, key):
-    cache = _cache()
-    members = None if is_first_view(state) else cache.get(key)
+    members = None if is_first_view(state) else _cache("get", key)
     if members is not None:
         return members
     members = state.segments.slugs()  # judges every segment, once per visitor per day
-    if cache.add(key, members, 2 * DAY_SECONDS):
-        recorder.add(("site", day), "visitors")
-        for slug in members:
-            recorder.add(("segment", slug, day), "members")
-        return members
-    return cache.get(key) or members  # another request of this visitor got there first
+    if _cache("add", key, members, 2 * DAY_SECONDS) is False:
+        # Another request of this visitor got there first (and counts the visitor).
+        return _cache("get", key) or members
+    # Added, or the cache is away: the database tells whether the visitor is counted yet.
+    recorder.add_visitor(day, state.profile.visitor_id, members)
+    return members
 
 
 def convert(state, goal, day, members, shown_key):
     """Count a goal reached, once per visit, for the visitor's segments and shown variants."""
-    profile, cache = state.profile, _cache()
+    profile = state.profile
     once = f"wagtail_segments:stats:goal:{profile.visitor_id}:{profile.visits}:{goal}"
-    if not cache.add(once, 1, DAY_SECONDS):
-        return
+    if not _cache("add", once, 1, DAY_SECONDS):
+        return  # reached already in this visit, or the cache cannot tell
     if members is None:
         members = todays_segments(state, day)
     for slug in ["", *members]:
         recorder.add(("goal", goal, slug, day), "conversions")
-    for shown in cache.get(shown_key) or ():
+    for shown in _cache("get", shown_key) or ():
         recorder.add(("variant", *shown, day), "conversions")

@@ -23,7 +23,8 @@ from wagtail.models import Site
 from .editors import PERMISSION
 from .engine import SegmentSet
 from .middleware import attach_state
-from .profile import VisitorProfile
+from .parsing import served_page_path, whole_number
+from .profile import MAX_TIME, VisitorProfile, checked_attribute, unix
 from .visits import utm_parameters
 
 DEVICES = {
@@ -107,6 +108,12 @@ class VisitorForm(forms.Form):
         help_text=_("One key=JSON value per line."),
     )
 
+    def clean_moment(self):
+        moment = self.cleaned_data["moment"]
+        if moment and not 0 <= unix(moment) < MAX_TIME:
+            raise forms.ValidationError(_("Choose a moment from 1970 to 2099."))
+        return moment
+
     def clean_url(self):
         url = self.cleaned_data["url"].strip()
         if not url.startswith("/") or url.startswith("//"):
@@ -120,7 +127,14 @@ class VisitorForm(forms.Form):
         return parse_lines(self.cleaned_data["events"], to_count)
 
     def clean_attributes(self):
-        return parse_lines(self.cleaned_data["attributes"], to_json)
+        """Attributes as ``set_attribute`` would keep them: the same rules, the same messages."""
+        attributes = parse_lines(self.cleaned_data["attributes"], to_json)
+        for key, value in attributes.items():
+            try:
+                checked_attribute(key, value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+        return attributes
 
 
 def to_points(text):
@@ -134,9 +148,10 @@ def to_points(text):
 
 
 def to_count(text):
-    if not text.isdigit() or not 0 < int(text) <= 1000:
+    count = whole_number(text, 1000)
+    if not count:
         raise ValueError(_("a count is a whole number from 1 to 1,000."))
-    return int(text)
+    return count
 
 
 def to_json(text):
@@ -146,6 +161,8 @@ def to_json(text):
         raise ValueError(
             _('“%(value)s” is not JSON (quote text: "gold").') % {"value": text}
         ) from None
+    except RecursionError:
+        raise ValueError(_("this JSON value is nested too deeply.")) from None
 
 
 def described_visitor(data, host):
@@ -177,7 +194,7 @@ def render_page_for(request, profile, moment):
     from django.contrib.auth.models import AnonymousUser
 
     site = Site.find_for_request(request)
-    if site is None:
+    if site is None or served_page_path(request.path_info) is None:
         return None
     request.user = AnonymousUser()
     request.session = {}

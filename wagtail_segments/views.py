@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import unquote
 
 from django.core.cache import caches
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -10,12 +11,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from wagtail.views import serve
 
 from .conf import segments_settings
 from .editors import is_editor, set_view_as, stop_view_as
 from .engine import log_once
 from .middleware import visitor_state
+from .parsing import served_page_path
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 SEGMENT_SLUG = re.compile(r"^[-A-Za-z0-9_]{1,100}$")
@@ -155,10 +156,11 @@ def segments_view(request):
 def fragments_view(request):
     """The personalised blocks of a page, for the fragment cache mode.
 
-    ``GET ?path=/some/page/`` serves that page for this visitor as Wagtail
-    would (routing, privacy, live content only), collecting the HTML of each
-    personalised block in page order: ``{"fragments": ["<div>…", …]}``. The
-    view of the page is recorded here, not on the cached page.
+    ``GET ?path=/some/page/`` serves that page for this visitor as a request
+    for that path would be (URL resolution, Wagtail's routing, privacy, live
+    content only), collecting the HTML of each personalised block in page
+    order: ``{"fragments": ["<div>…", …]}``. The view of the page is recorded
+    here, not on the cached page.
     """
     state = visitor_state(request)
     if state is None:
@@ -166,9 +168,12 @@ def fragments_view(request):
     path = request.GET.get("path", "")
     if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
         return _error(400, "Give the page's path, starting with a single /.")
+    page_path = served_page_path(unquote(path))
+    if page_path is None:  # no request for this path could reach a page
+        return _error(404, "No live page has that path.")
     state.fragments = []
     try:
-        response = serve(request, path.lstrip("/"))
+        response = page_path.func(request, *page_path.args, **page_path.kwargs)
     except Http404:
         return _error(404, "No live page has that path.")
     if hasattr(response, "render"):

@@ -1,12 +1,12 @@
 """Visits and page views: what the ``before_serve_page`` hook records."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.utils import timezone
 
 from .conf import segments_settings
 from .middleware import visitor_state
+from .parsing import url_host
 from .profile import UTM_PARAMETERS, unix
 from .scoring import score_page_view
 
@@ -14,12 +14,9 @@ from .scoring import score_page_view
 def external_referrer(request):
     """The Referer header when it points to another site, else ""."""
     referrer = request.headers.get("Referer", "")
-    try:
-        host = urlsplit(referrer).hostname or ""
-    except ValueError:
-        return ""
+    host = url_host(referrer)
     own_host = request.get_host().split(":")[0].lower()
-    return referrer if host and host.lower() != own_host else ""
+    return referrer if host and host != own_host else ""
 
 
 def utm_parameters(request):

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "wagtail_segments.middleware.SegmentsMiddleware",
 ]
 
+SESSION_ENGINE = "pages.sessions"  # database sessions that refuse keys Django never makes
+
 ROOT_URLCONF = "bank.urls"
 WSGI_APPLICATION = "bank.wsgi.application"
 

@@ -18,6 +18,7 @@ from wagtail_segments.panels import InterestPointsMixin, experiences_panel
 from wagtail_segments.preview import PersonalisedPreviewMixin
 
 from .blocks import ContentBlock
+from .forms import CartForm
 
 
 class HomePage(PersonalisedPreviewMixin, InterestPointsMixin, Page):
@@ -135,19 +136,24 @@ class CartPage(Page):
         return lines, total
 
     def serve(self, request, *args, **kwargs):
-        if request.method == "POST":
-            self.update_cart(request)
+        if request.method != "POST":
+            return super().serve(request, *args, **kwargs)
+        form = CartForm(request.POST, products=self.products.all())
+        if form.is_valid():
+            self.update_cart(request, **form.cleaned_data)
             return redirect(self.get_url(request))
-        return super().serve(request, *args, **kwargs)
+        response = super().serve(request, *args, **kwargs)  # the cart, saying what went wrong
+        response.context_data["cart_errors"] = form.errors
+        response.status_code = 400
+        return response
 
-    def update_cart(self, request):
+    def update_cart(self, request, action, product):
         quantities = dict(request.session.get(self.SESSION_KEY, {}))
-        action, product_id = request.POST.get("action"), request.POST.get("product", "")
         if action == "empty":
             quantities = {}
-        elif self.products.filter(pk=product_id if product_id.isdigit() else None).exists():
-            count = quantities.get(product_id, 0) + (1 if action == "add" else -1)
-            quantities[product_id] = max(count, 0)
+        else:
+            key = str(product.pk)
+            quantities[key] = max(quantities.get(key, 0) + (1 if action == "add" else -1), 0)
         request.session[self.SESSION_KEY] = {key: n for key, n in quantities.items() if n}
         _lines, total = self.cart(request)
         set_attribute(request, "cart_total", float(total))

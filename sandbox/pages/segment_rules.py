@@ -7,15 +7,17 @@ banking content targets companies of at least a given size.
 
 from wagtail import blocks
 
+from wagtail_segments.parsing import whole_number
 from wagtail_segments.rules import Rule, register
 from wagtail_segments.rules.base import field_error
 
 HEADER = "X-Company-Size"
+MAX_COMPANY_SIZE = 10_000_000
 
 
 def company_size(request):
-    size = request.headers.get(HEADER, "").strip()
-    return int(size) if size.isdigit() else None
+    """The header's number, or None (``whole_number`` refuses "²" and 5,000 nines)."""
+    return whole_number(request.headers.get(HEADER, "").strip(), MAX_COMPANY_SIZE)
 
 
 @register

@@ -8,7 +8,6 @@ lists. ``prepare`` validates and converts them once, when segments compile.
 import operator
 import re
 from datetime import datetime, time
-from urllib.parse import urlsplit
 
 import regex
 from django.utils import timezone
@@ -19,6 +18,7 @@ from wagtail import blocks
 
 from ..blocks import InterestChoiceBlock, SegmentChoiceBlock, TextListBlock
 from ..geo import request_country
+from ..parsing import url_host
 from ..useragent import request_user_agent
 from .base import RULE_TIME_BUDGET, Rule, field_error
 from .registry import register_builtin as register  # built-ins run inline, without a deadline
@@ -314,7 +314,7 @@ def text_matches(match, pattern, text):
     if match == "equals":
         return text.lower() == pattern
     if match == "domain":
-        host = (urlsplit(text).hostname or "").lower()
+        host = url_host(text)
         return host == pattern or host.endswith("." + pattern)
     return pattern in text.lower()
 

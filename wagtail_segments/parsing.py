@@ -1,0 +1,67 @@
+"""Reading text a visitor or an editor sent: each reader answers a value or a blank, never raises.
+
+Headers, cookies, query strings and form fields are the visitor's (or the
+editor's) to write, and so is whatever the package stored from them. These
+readers are where such text becomes a host, a number or a page, so that a
+malformed one fails closed instead of breaking the page.
+"""
+
+from urllib.parse import urlsplit
+
+from django.urls import Resolver404, resolve
+
+WAGTAIL_SERVE = "wagtail_serve"
+
+
+def url_host(url):
+    """The lower-cased host of ``url``, or "" when it has none or is no URL Python can parse.
+
+    ``urlsplit`` raises ``ValueError`` for an unclosed "[" or a bad IPv6
+    address, which a referrer cut to its stored length can end with.
+    """
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except (TypeError, ValueError):
+        return ""
+
+
+def whole_number(text, maximum):
+    """The number written in ASCII digits by ``text``, from 0 to ``maximum``, else None.
+
+    ``str.isdigit`` is true of "²" and "٣", which ``int`` refuses or reads;
+    a number longer than ``maximum`` is refused before it is converted.
+    """
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit()):
+        return None
+    if len(text.lstrip("0")) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
+def served_page_path(path):
+    """How Django resolves a request for ``path`` to Wagtail's ``serve`` view, or None.
+
+    ``path`` is decoded, as a request's ``path_info`` (``unquote`` a browser's
+    ``location.pathname``). A path no request could reach a page by (a NUL
+    byte, a path of the admin) gives None.
+    """
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if match.url_name == WAGTAIL_SERVE else None
+
+
+def clipped_url(url, limit):
+    """``url`` cut to ``limit`` characters, or "" when the cut no longer parses as a URL.
+
+    A cut can leave a host's "[" unclosed; storing that would break every
+    later reading of the URL.
+    """
+    cut = url[:limit]
+    try:
+        urlsplit(cut)
+    except ValueError:
+        return ""
+    return cut
