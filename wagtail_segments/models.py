@@ -55,6 +55,7 @@ class Segment(index.Indexed, models.Model):
     sticky_days = models.PositiveIntegerField(
         _("sticky for (days)"),
         default=0,
+        validators=[MaxValueValidator(3650)],
         help_text=_("Keep a visitor in this segment for this many days after they first match."),
     )
     holdout_percent = models.PositiveSmallIntegerField(

@@ -9,6 +9,7 @@ check that each has the JSON type its model field needs.
 import csv
 import io
 import json
+from datetime import UTC
 from graphlib import CycleError, TopologicalSorter
 
 from django.contrib.auth import get_user_model
@@ -172,7 +173,7 @@ def _moment(field, value, where, problems):
         moment = field.to_python(value)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        moment.astimezone(timezone.UTC)  # databases store it in UTC: the year must stay in range
+        moment.astimezone(UTC)  # databases store it in UTC: the year must stay in range
     except ValidationError as error:
         problems.extend(f"{where}: {message}" for message in error.messages)
     except OverflowError:
