@@ -48,10 +48,10 @@ def test_a_malformed_import_changes_nothing_and_names_each_problem(exported):
     with pytest.raises(ImportProblems) as raised:
         import_definitions(exported)
     problems = "\n".join(raised.value.problems)
-    assert f"segments[0].rules[{rules[0]}] (utm): invalid stored data" in problems
-    assert f"segments[1].rules[{rules[1]}] (teleport): no rule 'teleport' is registered" in problems
+    assert f"segments[0].rules[{rules[0]}].value.parameter: Choose source" in problems
+    assert f"segments[1].rules[{rules[1]}]: no rule 'teleport' is registered" in problems
     assert "segments[2].holdout_percent:" in problems
-    assert f"segments[3].rules[{rules[3]}] (in_segment): no segment “ghosts”" in problems
+    assert f"segments[3].rules[{rules[3]}]: no segment “ghosts”" in problems
     assert "segments[4]: unknown field(s) surprise." in problems
     assert "segments[4].slug:" in problems
     assert "interests[0].slug:" in problems

@@ -18,6 +18,7 @@ from .portability import (
     export_members,
     import_definitions,
     import_members,
+    read_document,
 )
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -84,11 +85,7 @@ class ImportSegmentsView(ImportView):
     )
 
     def apply(self, text):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ImportProblems([f"line {error.lineno}: not JSON ({error.msg})."]) from None
-        created, updated = import_definitions(data)
+        created, updated = import_definitions(read_document(text))
         return _("%(created)s segments created, %(updated)s updated.") % {
             "created": created,
             "updated": updated,
@@ -97,8 +94,9 @@ class ImportSegmentsView(ImportView):
 
 class ImportMembersView(ImportView):
     help_text = _(
-        "A CSV file with one column: usernames, email addresses or visitor ids. "
-        "It replaces the segment's list."
+        "A CSV file with one column: usernames, email addresses or visitor ids (a second "
+        "column, kind, may say “user” or “visitor”, as in an export). "
+        "It replaces the segment's list; nothing changes unless every line is valid."
     )
 
     def dispatch(self, request, *args, **kwargs):

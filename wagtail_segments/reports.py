@@ -20,6 +20,7 @@ from wagtail.models import Page
 
 from .editors import PERMISSION
 from .parsing import whole_number
+from .spreadsheets import EscapedCSVMixin
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -57,8 +58,8 @@ def percent(part, whole):
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-class SegmentsReportMixin:
-    """Only users who may view segments see the reports."""
+class SegmentsReportMixin(EscapedCSVMixin):
+    """Only users who may view segments see the reports; CSV cells are escaped."""
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm(PERMISSION):

@@ -24,10 +24,11 @@ from .portability_views import (
     export_segments_view,
 )
 from .reports import potential_label
+from .spreadsheets import EscapedCSVMixin
 from .tester import SegmentTesterViewSet
 
 
-class SegmentIndexView(IndexView):
+class SegmentIndexView(EscapedCSVMixin, IndexView):
     @cached_property
     def header_more_buttons(self):
         return [

@@ -1,10 +1,8 @@
 """Create or update segments from a JSON export; all or nothing."""
 
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
-from wagtail_segments.portability import ImportProblems, import_definitions
+from wagtail_segments.portability import ImportProblems, import_definitions, read_document
 
 
 class Command(BaseCommand):
@@ -15,14 +13,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         try:
-            with open(file, encoding="utf-8-sig") as handle:
-                data = json.load(handle)
-        except (OSError, json.JSONDecodeError) as error:
+            with open(file, "rb") as handle:
+                text = handle.read().decode("utf-8-sig")
+        except OSError as error:
             raise CommandError(f"{file}: {error}") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"{file}: not UTF-8 text.") from None
         try:
-            created, updated = import_definitions(data)
+            created, updated = import_definitions(read_document(text))
         except ImportProblems as problems:
             raise CommandError(
-                "Nothing was imported:\n" + "\n".join(f"  {p}" for p in problems.problems)
+                f"{file}: nothing was imported:\n" + "\n".join(f"  {p}" for p in problems.problems)
             ) from None
         self.stdout.write(f"{created} segments created, {updated} updated.")
