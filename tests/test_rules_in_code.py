@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import BROWSER_UA
+from wagtail_segments.fields import stored_rules
 from wagtail_segments.models import Segment
 
 CAMPUS = {"type": "utm", "value": {"parameter": "campaign", "value": "campus"}}
@@ -52,7 +53,7 @@ def test_a_landing_page_given_in_code_matches(visitor, pages, admin_client, styl
         rules=[written(style, "landing_page", {"page": savings if as_page else savings.pk})],
     )
     segment.refresh_from_db()
-    assert segment.rules.stored_data[0]["value"]["page"] == savings.pk
+    assert stored_rules(segment.rules)[0]["value"]["page"] == savings.pk
     visitor.get("/savings/")
     assert "[savers]" in segments_seen(visitor, "/investing/")
     elsewhere = fresh_visitor()
