@@ -359,6 +359,7 @@ PROCESSES, ROUNDS, PER_ROUND = 4, 10, 25
 def count_in_a_process(day):
     connections.close_all()  # a connection of its own
     recorder.pending.clear()  # counts of earlier tests, copied by the fork
+    recorder.visitors.clear()
     for _ in range(ROUNDS):
         for _ in range(PER_ROUND):
             recorder.add(("segment", "racers", day), "members")
@@ -373,6 +374,7 @@ def test_several_processes_recording_at_once_give_exact_totals():
     day = timezone.localdate()
     connections.close_all()
     recorder.pending.clear()
+    recorder.visitors.clear()
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=count_in_a_process, args=(day,)) for _ in range(PROCESSES)]
     for worker in workers:
