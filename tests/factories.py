@@ -4,6 +4,7 @@ import wagtail_factories
 from django.conf import settings
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
+from wagtail.test.utils.form_data import nested_form_data, streamfield
 
 from tests.testapp.models import PlainPage
 
@@ -33,3 +34,32 @@ def make_site_with_pages(*slugs):
     for slug in slugs:
         pages[slug] = PlainPageFactory(parent=root, title=slug.title(), slug=slug)
     return pages
+
+
+CAMPUS_RULES = [
+    ("utm", {"parameter": "campaign", "value": "campus", "negate": ""}),
+    ("pageviews", {"operator": "gte", "count": "3", "negate": "on"}),
+]
+
+
+def segment_form(rules=CAMPUS_RULES, block_ids=(), **fields):
+    """The segment editor's form as a browser posts it; ``block_ids`` keep stored rule ids."""
+    stream = streamfield(rules)
+    for index, block_id in enumerate(block_ids):
+        stream[str(index)]["id"] = block_id
+    return nested_form_data(
+        {
+            "name": "Campus students",
+            "slug": "campus-students",
+            "description": "",
+            "match": "all",
+            "enabled": "on",
+            "priority": "0",
+            "active_from": "",
+            "active_until": "",
+            "sticky_days": "0",
+            "holdout_percent": "0",
+            **fields,
+            "rules": stream,
+        }
+    )

@@ -22,9 +22,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from wagtail.test.utils.form_data import nested_form_data, streamfield
 
-from tests.factories import BROWSER_UA
+from tests.factories import BROWSER_UA, segment_form
 from wagtail_segments import engine
 from wagtail_segments.engine import SegmentSet, check_rule, compile_rule
 from wagtail_segments.models import Segment
@@ -265,23 +264,12 @@ def stored_types(segment):
 
 def edit_form(segment, rules):
     """The edit form as posted: ``rules`` are (type, value, stored id) triples."""
-    stream = streamfield([(kind, value) for kind, value, _ in rules])
-    for index, (_, _, block_id) in enumerate(rules):
-        stream[str(index)]["id"] = block_id
-    return nested_form_data(
-        {
-            "name": segment.name,
-            "slug": segment.slug,
-            "description": "",
-            "match": segment.match,
-            "rules": stream,
-            "enabled": "on",
-            "priority": "0",
-            "active_from": "",
-            "active_until": "",
-            "sticky_days": "0",
-            "holdout_percent": "0",
-        }
+    return segment_form(
+        [(kind, value) for kind, value, _ in rules],
+        [block_id for _, _, block_id in rules],
+        name=segment.name,
+        slug=segment.slug,
+        match=segment.match,
     )
 
 

@@ -3,32 +3,9 @@
 import pytest
 from django.urls import reverse
 from wagtail.models import ReferenceIndex
-from wagtail.test.utils.form_data import nested_form_data, streamfield
 
+from tests.factories import segment_form
 from wagtail_segments.models import Interest, Segment
-
-
-def segment_form(**overrides):
-    data = {
-        "name": "Campus students",
-        "slug": "campus-students",
-        "description": "",
-        "match": "all",
-        "rules": streamfield(
-            [
-                ("utm", {"parameter": "campaign", "value": "campus", "negate": ""}),
-                ("pageviews", {"operator": "gte", "count": "3", "negate": "on"}),
-            ]
-        ),
-        "enabled": "on",
-        "priority": "0",
-        "active_from": "",
-        "active_until": "",
-        "sticky_days": "0",
-        "holdout_percent": "0",
-    }
-    data.update(overrides)
-    return nested_form_data(data)
 
 
 def test_personalisation_menu_groups_segments_and_interests(admin_client):
@@ -71,9 +48,7 @@ def test_invalid_segments_are_refused_with_field_errors(admin_client, overrides,
 
 
 def test_invalid_rule_values_point_at_their_field(admin_client):
-    data = segment_form(
-        rules=streamfield([("pageviews", {"operator": "gte", "count": "-1", "negate": ""})])
-    )
+    data = segment_form(rules=[("pageviews", {"operator": "gte", "count": "-1", "negate": ""})])
     response = admin_client.post(reverse("wagtail_segments_segments:add"), data)
     assert response.status_code == 200
     error = response.context["form"].errors["rules"].as_data()[0]
@@ -82,9 +57,7 @@ def test_invalid_rule_values_point_at_their_field(admin_client):
 
 def test_nested_segment_cycles_are_refused(admin_client):
     Segment.objects.create(name="A", slug="a", rules=[("in_segment", {"segment": "b"})])
-    data = segment_form(
-        name="B", slug="b", rules=streamfield([("in_segment", {"segment": "a", "negate": ""})])
-    )
+    data = segment_form(name="B", slug="b", rules=[("in_segment", {"segment": "a", "negate": ""})])
     response = admin_client.post(reverse("wagtail_segments_segments:add"), data)
     assert response.status_code == 200
     assert "b → a → b" in str(response.context["form"].errors["rules"])
@@ -100,7 +73,7 @@ def test_copying_a_segment(admin_client):
     data = segment_form(
         name="Busy copy",
         slug="busy-copy",
-        rules=streamfield([("pageviews", {"operator": "gte", "count": "5", "negate": ""})]),
+        rules=[("pageviews", {"operator": "gte", "count": "5", "negate": ""})],
     )
     assert admin_client.post(reverse("wagtail_segments_segments:add"), data).status_code == 302
     assert Segment.objects.get(slug="busy-copy").rules.raw_data[0]["value"]["count"] == 5
@@ -132,7 +105,7 @@ def test_deleting_a_segment_in_use_warns_with_the_usage(admin_client, referenced
 
 def test_the_slug_of_a_referenced_segment_cannot_change(admin_client, referenced_segment):
     edit_url = reverse("wagtail_segments_segments:edit", args=[referenced_segment.pk])
-    data = segment_form(name="Students", slug="pupils", rules=streamfield([]))
+    data = segment_form(name="Students", slug="pupils", rules=[])
     response = admin_client.post(edit_url, data)
     assert response.status_code == 200
     assert "students" in str(response.context["form"].errors["slug"])
@@ -143,7 +116,7 @@ def test_the_slug_of_a_referenced_segment_cannot_change(admin_client, referenced
 def test_an_unreferenced_slug_may_change(admin_client):
     segment = Segment.objects.create(name="Students", slug="students", rules=[])
     edit_url = reverse("wagtail_segments_segments:edit", args=[segment.pk])
-    data = segment_form(name="Students", slug="pupils", rules=streamfield([]))
+    data = segment_form(name="Students", slug="pupils", rules=[])
     assert admin_client.post(edit_url, data).status_code == 302
     assert Segment.objects.get(pk=segment.pk).slug == "pupils"
 

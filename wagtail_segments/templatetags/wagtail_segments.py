@@ -8,11 +8,11 @@
 
 from django import template
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from ..caching import mode
-from ..conf import URLS_MODULE, public_urls_included
+from ..conf import URLS_MODULE
 from ..content import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
 from ..engine import log_once
 from ..middleware import visitor_state
@@ -64,13 +64,15 @@ def in_segment(request, slug):
 @register.simple_tag
 def segments_script():
     """The front-end helpers: events, and in the fragment cache mode, the fragment filler."""
-    if not public_urls_included():
+    try:
+        event_url = reverse("wagtail_segments:event")
+    except NoReverseMatch:
         log_once("urls", "No segments script: the URLconf does not include %r", URLS_MODULE)
         return ""
     html = format_html(
         '<script src="{}" data-event-url="{}" defer></script>',
         static("wagtail_segments/js/events.js"),
-        reverse("wagtail_segments:event"),
+        event_url,
     )
     if mode() == "fragments":
         html += format_html(
