@@ -24,8 +24,21 @@ def stats_flushed_by_hand():
 
     recorder.autostart = False
     yield
-    recorder.pending.clear()  # counts of tests that never flushed: not for the exit handler
-    recorder.visitors.clear()
+    forget_pending_stats()  # counts of tests that never flushed: not for the exit handler
+
+
+@pytest.fixture(autouse=True)
+def no_stats_of_earlier_tests():
+    """Counts an earlier test left unwritten belong to its database, not this test's."""
+    forget_pending_stats()
+
+
+def forget_pending_stats():
+    from wagtail_segments.stats import recorder
+
+    with recorder.lock:
+        recorder.pending.clear()
+        recorder.visitors.clear()
 
 
 @pytest.fixture

@@ -232,8 +232,6 @@ def test_editor_reads_the_reports_of_simulated_traffic(
     from wagtail_segments.models import GoalDay, SegmentDay, SiteDay, VariantDay
     from wagtail_segments.stats import recorder
 
-    with recorder.lock:  # counts earlier tests left unwritten belong to another database
-        recorder.pending.clear()
     cache.clear()  # nor what was remembered of their visitors
     engine.invalidate_definitions()
     # The demo content, then (because no stats exist yet) its simulated visitors.

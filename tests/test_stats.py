@@ -358,8 +358,6 @@ PROCESSES, ROUNDS, PER_ROUND = 4, 10, 25
 
 def count_in_a_process(day):
     connections.close_all()  # a connection of its own
-    recorder.pending.clear()  # counts of earlier tests, copied by the fork
-    recorder.visitors.clear()
     for _ in range(ROUNDS):
         for _ in range(PER_ROUND):
             recorder.add(("segment", "racers", day), "members")
@@ -373,8 +371,6 @@ def count_in_a_process(day):
 def test_several_processes_recording_at_once_give_exact_totals():
     day = timezone.localdate()
     connections.close_all()
-    recorder.pending.clear()
-    recorder.visitors.clear()
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=count_in_a_process, args=(day,)) for _ in range(PROCESSES)]
     for worker in workers:
@@ -401,3 +397,23 @@ def test_segment_potential_shows_in_the_listing_and_next_to_each_choice(counted,
     choices = dict(SegmentsChoiceBlock().field.choices)
     assert choices["college-students"] == "College students (≈ 50 % of last-30-day visitors)"
     assert choices["investors"] == "Investors"  # no members counted: no claim
+
+
+def test_report_totals_and_trends_cover_the_same_days(db):
+    """A row dated ahead of today (a clock gone wrong) counts in neither the total nor the trend."""
+    from wagtail_segments.models import Segment
+    from wagtail_segments.reports import segment_rows
+
+    today = timezone.localdate()
+    Segment.objects.create(name="Racers", slug="racers")
+    for day, visitors in [
+        (today - timedelta(days=1), 4),
+        (today, 5),
+        (today + timedelta(days=3), 7),
+    ]:
+        SiteDay.objects.create(day=day, visitors=visitors, pageviews=visitors)
+        SegmentDay.objects.create(segment="racers", day=day, members=visitors, pageviews=visitors)
+    dates = [today - timedelta(days=n) for n in (6, 5, 4, 3, 2, 1, 0)]
+    rows = {row.name: row for row in segment_rows(dates[0], dates)}
+    for name in ("Whole site", "Racers"):
+        assert rows[name].members == sum(rows[name].trend) == 9

@@ -141,13 +141,19 @@ class SegmentRow:
 
 
 def segment_rows(since, dates):
-    """One row per segment (and "Whole site" first) over the days from ``since``."""
+    """One row per segment (and "Whole site" first) over the days from ``since``.
+
+    Totals and trends cover the same ``dates``: a day outside them (a row
+    dated ahead of today) counts in neither.
+    """
     from .models import GoalDay, Segment, SegmentDay, SiteDay
 
+    period = {"day__range": (since, dates[-1])}
+
     conversions = dict(
-        GoalDay.objects.filter(day__gte=since).values_list("segment").annotate(n=Sum("conversions"))
+        GoalDay.objects.filter(**period).values_list("segment").annotate(n=Sum("conversions"))
     )
-    site = SiteDay.objects.filter(day__gte=since)
+    site = SiteDay.objects.filter(**period)
     site_totals = site.aggregate(visitors=Sum("visitors"), pageviews=Sum("pageviews"))
     visitors, pageviews = site_totals["visitors"] or 0, site_totals["pageviews"] or 0
     site_daily = dict(site.values_list("day", "visitors"))
@@ -164,7 +170,7 @@ def segment_rows(since, dates):
         )
     ]
     daily = {}
-    for slug, day, members, views in SegmentDay.objects.filter(day__gte=since).values_list(
+    for slug, day, members, views in SegmentDay.objects.filter(**period).values_list(
         "segment", "day", "members", "pageviews"
     ):
         daily.setdefault(slug, {})[day] = (members, views)
