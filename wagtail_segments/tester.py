@@ -23,7 +23,7 @@ from wagtail.models import Site
 from .editors import PERMISSION
 from .engine import SegmentSet
 from .middleware import attach_state
-from .parsing import served_page_path, whole_number
+from .parsing import json_depth, served_page_path, whole_number
 from .profile import MAX_TIME, VisitorProfile, checked_attribute, unix
 from .visits import utm_parameters
 
@@ -154,15 +154,22 @@ def to_count(text):
     return count
 
 
+MAX_JSON_DEPTH = 20
+
+
 def to_json(text):
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError:
         raise ValueError(
             _('“%(value)s” is not JSON (quote text: "gold").') % {"value": text}
         ) from None
     except RecursionError:
-        raise ValueError(_("this JSON value is nested too deeply.")) from None
+        value = None
+    else:
+        if json_depth(value) <= MAX_JSON_DEPTH:
+            return value
+    raise ValueError(_("this JSON value is nested too deeply."))
 
 
 def described_visitor(data, host):
