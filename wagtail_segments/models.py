@@ -93,13 +93,6 @@ class Segment(index.Indexed, models.Model):
     def __str__(self):
         return self.name
 
-    def is_scheduled_now(self, now=None):
-        now = now or timezone.now()
-        return not (
-            (self.active_from and now < self.active_from)
-            or (self.active_until and now >= self.active_until)
-        )
-
     @property
     def state(self):
         """A word for the listing: enabled, disabled, scheduled or expired."""
@@ -210,10 +203,6 @@ class Segment(index.Indexed, models.Model):
 
     def is_referenced(self):
         return ReferenceIndex.get_references_to(self).exists()
-
-    def usage(self):
-        """Objects referring to this segment, from Wagtail's reference index."""
-        return ReferenceIndex.get_grouped_references_to(self)
 
 
 class Interest(index.Indexed, models.Model):
