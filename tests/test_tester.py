@@ -83,3 +83,60 @@ def test_only_users_who_may_view_segments_use_the_tester(client, demo_site, admi
     assert client.get(URL).status_code in (302, 403)
     home = client.get("/admin/").content.decode()
     assert "Segment tester" not in home
+
+
+@pytest.fixture
+def half_held_out():
+    """A segment everyone belongs to, with half its members held out."""
+    from wagtail_segments import engine
+    from wagtail_segments.models import Segment
+
+    Segment.objects.create(
+        name="Everyone", slug="everyone", holdout_percent=50, rules=[("pageviews", {"count": 0})]
+    )
+    engine.invalidate_definitions()
+
+
+def verdict(response):
+    (explanation,) = [e for e in response.context["explanations"] if e.slug == "everyone"]
+    return explanation.matched, explanation.held_out
+
+
+def test_the_same_description_always_gets_the_same_holdout_draw(tester, half_held_out):
+    base = {"url": "/", "device": "desktop", "visits": "1"}
+    # Each id draws its own place in the holdout; the same id the same place, every time.
+    draws = {
+        visitor_id: {verdict(tester.get(URL, {**base, "visitor_id": visitor_id})) for _ in "ab"}
+        for visitor_id in ("", *(f"visitor-{n}" for n in range(12)))
+    }
+    assert all(len(seen) == 1 for seen in draws.values())
+    held_out = {visitor_id for visitor_id, seen in draws.items() if seen == {(True, True)}}
+    assert held_out and held_out != set(draws)  # some ids are held out, not all
+
+
+def test_a_held_out_member_is_shown_as_such(tester, half_held_out):
+    base = {"url": "/", "device": "desktop", "visits": "1"}
+    for n in range(40):
+        response = tester.get(URL, {**base, "visitor_id": f"visitor-{n}"})
+        if verdict(response) == (True, True):
+            break
+    html = response.content.decode()
+    assert "member, held out" in html
+    assert "In the segment's 50 % holdout: sees the default content" in html
+
+
+@pytest.mark.parametrize("visitor_id", ["has space", "x" * 65, "semi;colon"])
+def test_a_visitor_id_is_letters_digits_and_dashes(tester, visitor_id):
+    data = {"url": "/", "device": "desktop", "visits": "1", "visitor_id": visitor_id}
+    response = tester.get(URL, data)
+    assert "explanations" not in response.context
+    assert response.context["form"].errors["visitor_id"]
+
+
+def test_results_open_at_the_results(tester):
+    html = tester.get(URL).content.decode()
+    assert 'action="#segments-tester-results"' in html
+    assert (
+        'id="segments-tester-results"'
+        in tester.get(URL, {"url": "/", "device": "desktop", "visits": "1"}).content.decode()
+    )

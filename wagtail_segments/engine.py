@@ -356,6 +356,7 @@ class SegmentExplanation:
     scheduled: bool
     sticky: bool = False
     held_out: bool = False
+    holdout_percent: int = 0
     rules: list = field(default_factory=list)
 
 
@@ -492,6 +493,7 @@ class SegmentSet:
                     scheduled=segment.is_scheduled(self.now),
                     sticky=bool(segment.sticky_days and until > self.now.timestamp()),
                     held_out=self.is_held_out(slug),
+                    holdout_percent=segment.holdout_percent,
                     rules=rules,
                 )
             )

@@ -24,7 +24,7 @@ from .editors import PERMISSION
 from .engine import SegmentSet
 from .middleware import attach_state
 from .parsing import json_depth, served_page_path, whole_number
-from .profile import MAX_TIME, VisitorProfile, checked_attribute, unix
+from .profile import MAX_TIME, VISITOR_ID, VisitorProfile, checked_attribute, unix
 from .visits import utm_parameters
 
 DEVICES = {
@@ -36,6 +36,9 @@ DEVICES = {
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
 }
 MAX_LINES = 12
+# The visitor id a description gets when none is given: random buckets and holdouts
+# are drawn from the id, so the same description always gets the same draw.
+DESCRIBED_VISITOR_ID = "tester"
 
 
 def parse_lines(text, convert):
@@ -100,6 +103,18 @@ class VisitorForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "brochure-download=1"}),
         help_text=_("One event=count per line."),
+    )
+    visitor_id = forms.RegexField(
+        label=_("Visitor id"),
+        regex=rf"\A{VISITOR_ID.pattern}\Z",
+        required=False,
+        max_length=64,
+        error_messages={"invalid": _("Use 1 to 64 letters, digits, “_” or “-”.")},
+        help_text=_(
+            "Random buckets and holdouts are drawn from it: the same id always gets the "
+            "same draw. Blank: “%(id)s”."
+        )
+        % {"id": DESCRIBED_VISITOR_ID},
     )
     attributes = forms.CharField(
         label=_("Attributes"),
@@ -184,7 +199,7 @@ def described_visitor(data, host):
     moment = data["moment"] or timezone.now()
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    profile = VisitorProfile(now=moment)
+    profile = VisitorProfile(visitor_id=data["visitor_id"] or DESCRIBED_VISITOR_ID, now=moment)
     for _visit in range(data["visits"]):
         profile.start_visit(moment, referrer=data["referrer"], utm=utm_parameters(request))
     for slug, points in data["scores"].items():
