@@ -19,6 +19,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[testing,docs]"
 	touch $@
 
+# axe-core for the browser tests' accessibility checks (package.json, from npm).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 run: $(BIN)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo --host $(HOST)
@@ -32,7 +37,7 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint node_modules/.installed
 	@echo "== docs build (strict: broken links fail)"
 	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 	@echo "== pytest on SQLite"
@@ -61,4 +66,4 @@ docs: $(BIN)/.installed
 	$(BIN)/mkdocs build --strict --site-dir build/docs
 
 clean:
-	rm -rf $(VENV) .tox build sandbox/db.sqlite3 sandbox/media sandbox/static test-artifacts .coverage
+	rm -rf $(VENV) .tox build sandbox/db.sqlite3 sandbox/media sandbox/static test-artifacts .coverage node_modules
