@@ -53,6 +53,24 @@ def cache_reads(monkeypatch):
 
 
 @pytest.fixture
+def shared_redis(settings, redis_url):
+    """Django's cache in Redis at ``redis_url`` (a fixture each module sets to its own database)."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(redis_url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"Redis is not running at {redis_url}")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
 def pages(db):
     """A test site: a root page with savings, investing and students children."""
     return make_site_with_pages("savings", "investing", "students")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -435,18 +435,8 @@ print(json.dumps({
 
 
 @pytest.fixture
-def shared_redis(settings):
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"Redis is not running at {REDIS_URL}")
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-    cache.clear()
-    yield
-    cache.clear()
+def redis_url():
+    return REDIS_URL
 
 
 def database_url_for_another_process(tmp_path):
@@ -462,10 +452,11 @@ def database_url_for_another_process(tmp_path):
 
 
 def run_another_process(tmp_path, hooks, save_first=False):
+    """Run ``SUBPROCESS`` on this test's database and cache (``shared_redis``); its answer."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": settings.CACHES["default"]["LOCATION"],  # the cache this process uses
         "DATABASE_URL": database_url_for_another_process(tmp_path),
         "HOOKS": hooks,
     }

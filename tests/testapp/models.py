@@ -124,4 +124,4 @@ class EveryBlockPage(PersonalisedPreviewMixin, Page):
     )
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
-    template = "testapp/personalised_page.html"
+    template = "testapp/every_block_page.html"
