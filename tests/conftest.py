@@ -15,6 +15,20 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SUMMARY_LINES = []  # printed after the run, so figures reach CI's log despite capturing
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY_LINES:
+        terminalreporter.section("figures")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def terminal_summary():
+    """A list of lines to print at the end of the run (measured figures)."""
+    return SUMMARY_LINES
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,4 +1,6 @@
-"""Test data builders."""
+"""Test data builders, and a spare port for the servers some tests start."""
+
+import socket
 
 import wagtail_factories
 from django.conf import settings
@@ -22,19 +24,33 @@ BROWSER_UA = (
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
+def spare_port():
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class PlainPageFactory(wagtail_factories.PageFactory):
     class Meta:
         model = PlainPage
 
 
-def make_site_with_pages(*slugs):
-    """A default site whose root page has the given children; returns {slug: page}."""
-    # A transactional test flushes what Wagtail's migrations created: the locale, the root.
+def tree_root():
+    """Wagtail's root page, made with the default locale where no migration made them.
+
+    A transactional test flushes what Wagtail's migrations created, and a database
+    built without migrations never had it.
+    """
     Locale.objects.get_or_create(
         language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
     )
-    tree_root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root"))
-    root = PlainPageFactory(parent=tree_root, title="Root", slug="root")
+    return Page.get_first_root_node() or Page.add_root(instance=Page(title="Root"))
+
+
+def make_site_with_pages(*slugs):
+    """A default site whose root page has the given children; returns {slug: page}."""
+    root = PlainPageFactory(parent=tree_root(), title="Root", slug="root")
     Site.objects.all().delete()
     Site.objects.create(hostname="testserver", root_page=root, is_default_site=True)
     pages = {"root": root}

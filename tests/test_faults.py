@@ -6,7 +6,6 @@ back to the database, and a cache that forgot (a restart) counts nobody twice.
 """
 
 import shutil
-import socket
 import subprocess
 import time
 from unittest import mock
@@ -16,6 +15,7 @@ import redis
 from django.conf import settings as dj_settings
 from django.test import override_settings
 
+from tests.factories import spare_port
 from tests.test_stats import CAMPUS, counted, today, visitor  # noqa: F401  (fixture)
 from wagtail_segments import engine, stats
 from wagtail_segments.models import SegmentDay, SiteDay
@@ -23,12 +23,6 @@ from wagtail_segments.stats import recorder
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 PATHS = ["/", "/savings/", "/campus/", "/news/"]
-
-
-def spare_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:
