@@ -13,6 +13,7 @@ from django.core import signing
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
+from . import caching
 from .conf import segments_settings
 from .profile import VisitorProfile
 
@@ -45,18 +46,13 @@ def _profile(data):
 
 
 def set_cookie(request, response, value):
-    response.set_cookie(
-        segments_settings.COOKIE_NAME,
-        value,
-        max_age=segments_settings.COOKIE_MAX_AGE,
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Lax",
+    caching.set_cookie(
+        request, response, segments_settings.COOKIE_NAME, value, segments_settings.COOKIE_MAX_AGE
     )
 
 
 def delete_cookie(response):
-    response.delete_cookie(segments_settings.COOKIE_NAME, samesite="Lax")
+    caching.delete_cookie(response, segments_settings.COOKIE_NAME)
 
 
 class CookieStore:
