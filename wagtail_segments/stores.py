@@ -1,10 +1,12 @@
 """Where visitor profiles live between requests.
 
 ``cookie`` (the default) keeps the whole profile in one signed, compressed
-cookie, so app servers share nothing. ``cache`` and ``database`` keep it on
-the server under the visitor id, which then travels in a signed cookie; a
-logged-in user's profile can live there under their account, so it follows
-them across devices. Anything unreadable gives a fresh profile, never an error.
+cookie, so app servers share nothing; the cookie never passes 1 KB, whatever
+the visitor sends (``VisitorProfile.trimmed_data`` says what is left out).
+``cache`` and ``database`` keep it on the server under the visitor id, which
+then travels in a signed cookie; a logged-in user's profile can live there
+under their account, so it follows them across devices. Anything unreadable
+gives a fresh profile, never an error.
 """
 
 import logging
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 SALT = "wagtail_segments.profile"
 MAX_COOKIE_LENGTH = 4096  # what browsers keep; anything longer was not written by us
+MAX_PROFILE_COOKIE = 1024  # bytes of the profile cookie as the browser sends it back (name=value)
 CACHE_KEY = "wagtail_segments:profile:{key}"
 
 
@@ -64,7 +67,18 @@ class CookieStore:
         return _profile(_unsign(request.COOKIES.get(segments_settings.COOKIE_NAME)))
 
     def save(self, request, response, profile):
-        set_cookie(request, response, _sign(profile.to_data()))
+        set_cookie(request, response, self.signed(profile))
+
+    def signed(self, profile):
+        """The signed profile within MAX_PROFILE_COOKIE, least valuable data left out to fit."""
+        room = MAX_PROFILE_COOKIE - len(f"{segments_settings.COOKIE_NAME}=")
+        value = _sign(profile.to_data())
+        if len(value) > room:
+            for data in profile.trimmed_data():
+                value = _sign(data)
+                if len(value) <= room:
+                    break
+        return value
 
     def erase(self, request, response, profile):
         delete_cookie(response)
