@@ -248,7 +248,7 @@ class VisitorProfile:
         8. sticky memberships, soonest to end first.
 
         What is never left out (the visitor id, counts, times, landing page)
-        takes a few dozen bytes.
+        signs to a cookie of about 230 bytes.
         """
         # A copy of each collection: ``to_data`` hands out the profile's own.
         data = {key: _copy(value) for key, value in self.to_data().items()}
