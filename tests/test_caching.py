@@ -153,9 +153,16 @@ def test_segment_keyed_responses_say_what_they_vary_on(offer_page):
 def test_pages_without_personalised_content_keep_their_headers(offer_page):
     caches[PAGE_CACHE].clear()
     offer_page.get_parent().add_child(instance=PlainPage(title="About", slug="about"))
-    response = Client(HTTP_USER_AGENT=BROWSER_UA).get("/about/")
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+    # The first view sets the visitor id cookie: that response is the visitor's alone.
+    first = visitor.get("/about/")
+    assert "wagtail_segments" in first.cookies
+    assert "private" in first["Cache-Control"]
+    response = visitor.get("/about/")
     assert response.status_code == 200
+    assert not response.cookies
     assert SEGMENTS_HEADER not in response.get("Vary", "")
+    assert "Cookie" not in response.get("Vary", "")
     assert "private" not in response.get("Cache-Control", "")
 
 

@@ -324,8 +324,15 @@ def test_personalised_responses_are_private_and_vary_on_the_cookie(browser):
 
 
 def test_pages_without_personalised_content_keep_their_headers(browser):
-    response = browser.get("/news/")  # no personalised block, placement or experience
+    # No personalised block, placement or experience, and nothing written for a
+    # visitor who asked not to be tracked: no header of the package.
+    response = browser.get("/news/", HTTP_SEC_GPC="1")
+    assert "wagtail_segments" not in response.cookies
     assert not response.has_header("Cache-Control")
+    # A tracked visitor's profile cookie is theirs alone: that response is private.
+    tracked = browser.get("/news/")
+    assert "wagtail_segments" in tracked.cookies
+    assert "private" in tracked["Cache-Control"]
 
 
 def test_the_cart_banner_shows_only_to_small_carts(browser):

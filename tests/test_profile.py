@@ -174,6 +174,26 @@ def test_set_attribute_refuses_what_it_cannot_keep(key, value, message):
     assert profile.attributes == {} and not profile.changed
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda profile: profile.track_event("e" * 41), "An event name must be text of 1 to 40"),
+        (lambda profile: profile.track_event(""), "An event name"),
+        (
+            lambda profile: profile.add_score("i" * 101, 5),
+            "An interest slug must be text of 1 to 100",
+        ),
+        (lambda profile: profile.add_score(None, 5), "An interest slug"),
+    ],
+)
+def test_events_and_scores_refuse_names_they_cannot_keep(change, message):
+    """A longer name would be written, then dropped when the profile is read back."""
+    profile = VisitorProfile()
+    with pytest.raises(ValueError, match=message):
+        change(profile)
+    assert profile.events == {} and profile.raw_scores == {} and not profile.changed
+
+
 def test_percentile_is_stable_and_spread():
     profile = VisitorProfile(visitor_id="abc")
     assert profile.percentile("students") == VisitorProfile(visitor_id="abc").percentile("students")

@@ -60,6 +60,8 @@ def test_time_and_language_are_part_of_the_description(tester):
         ("scores", "investing", "Line 1: write name=value."),
         ("scores", "investing=lots", "“lots” is not a number."),
         ("events", "signup=0", "a count is a whole number"),
+        ("events", f"{'e' * 41}=1", "An event name must be text of 1 to 40 characters."),
+        ("scores", f"{'i' * 101}=5", "An interest slug must be text of 1 to 100 characters."),
         ("attributes", "plan=gold", "is not JSON"),
         ("country", "GBR", "Enter a valid value"),
     ],

@@ -34,14 +34,20 @@ def get_segments(request):
 
 
 def add_score(request, interest_slug, points):
-    """Give the visitor ``points`` towards an interest (a form sent, a download...)."""
+    """Give the visitor ``points`` towards an interest (a form sent, a download...).
+
+    Raises ``ValueError`` for a slug of more than 100 characters.
+    """
     state = _state(request)
     if state.trackable:
         state.profile.add_score(interest_slug, points, timezone.now(), source="code")
 
 
 def track_event(request, name, count=1):
-    """Count an event (``event_count`` rules and goals read it)."""
+    """Count an event (``event_count`` rules and goals read it).
+
+    Raises ``ValueError`` for a name of more than 40 characters.
+    """
     state = _state(request)
     if state.trackable:
         state.profile.track_event(name, count, timezone.now())

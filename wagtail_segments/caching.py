@@ -14,6 +14,10 @@ cache middleware keys on it). A cookie carries the same kind of key, over
 every segment that content uses, for a CDN that keys on one cookie. A
 response that sets a cookie, or whose rendering changed the answer, is
 marked private instead, so no cache stores what another visitor may not get.
+
+Every cookie of the package is set or deleted through ``set_cookie`` and
+``delete_cookie`` here, which mark that response private in every mode: a
+cache that stored it would replay one visitor's profile or id to everyone.
 """
 
 import hashlib
@@ -41,6 +45,20 @@ def key_cookie_name():
 def mark_private(response):
     patch_vary_headers(response, ("Cookie",))
     patch_cache_control(response, private=True)
+
+
+def set_cookie(request, response, name, value, max_age):
+    """Set one of the package's cookies on a response no shared cache may keep."""
+    response.set_cookie(
+        name, value, max_age=max_age, secure=request.is_secure(), httponly=True, samesite="Lax"
+    )
+    mark_private(response)
+
+
+def delete_cookie(response, name):
+    """Delete one of the package's cookies, on a response no shared cache may keep."""
+    response.delete_cookie(name, samesite="Lax")
+    mark_private(response)
 
 
 def segments_key(segments, slugs):
@@ -95,7 +113,9 @@ def after_view(request, response, state, sets_cookie):
         cache.set(USED_EVERYWHERE_KEY, used_everywhere, None)
     cookie_key = segments_key(segments, used_everywhere)
     if request.COOKIES.get(key_cookie_name()) != cookie_key:
-        set_key_cookie(response, cookie_key)
+        set_cookie(
+            request, response, key_cookie_name(), cookie_key, segments_settings.COOKIE_MAX_AGE
+        )
         sets_cookie = True
     answered = request.META.get(SEGMENTS_META)
     if sets_cookie or answered != segments_key(segments, slugs):
@@ -103,13 +123,3 @@ def after_view(request, response, state, sets_cookie):
         mark_private(response)
     else:
         patch_vary_headers(response, (SEGMENTS_HEADER,))
-
-
-def set_key_cookie(response, value):
-    response.set_cookie(
-        key_cookie_name(),
-        value,
-        max_age=segments_settings.COOKIE_MAX_AGE,
-        samesite="Lax",
-        httponly=True,
-    )

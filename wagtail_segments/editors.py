@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import DatabaseError
 
+from . import caching
 from .engine import log_once
 
 PERMISSION = "wagtail_segments.view_segment"
@@ -50,15 +51,9 @@ def view_as_slugs(request):
 
 
 def set_view_as(request, response, slugs):
-    response.set_cookie(
-        VIEW_AS_COOKIE,
-        signing.dumps(sorted(slugs), salt=VIEW_AS_SALT),
-        max_age=VIEW_AS_MAX_AGE,
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Lax",
-    )
+    value = signing.dumps(sorted(slugs), salt=VIEW_AS_SALT)
+    caching.set_cookie(request, response, VIEW_AS_COOKIE, value, VIEW_AS_MAX_AGE)
 
 
 def stop_view_as(response):
-    response.delete_cookie(VIEW_AS_COOKIE, samesite="Lax")
+    caching.delete_cookie(response, VIEW_AS_COOKIE)

@@ -2,7 +2,9 @@
 
 A profile is plain data with a compact JSON form (``to_data``/``from_data``)
 that the stores keep in a signed cookie, the cache or the database. Every
-collection is capped, so a profile stays small whatever the visitor does.
+collection and every text is capped, so a profile stays small whatever the
+visitor does; a store that must fit a size asks ``trimmed_data`` for ever
+smaller forms, least valuable data left out first.
 Times are Unix seconds. Every change bumps ``revision``, which tells the
 request's ``SegmentSet`` to forget verdicts made on older data (real time).
 """
@@ -33,6 +35,7 @@ MAX_KEY_LENGTH = 40
 MAX_SLUG_LENGTH = 100  # interest and segment slugs (their models' max_length)
 MAX_TEXT_LENGTH = 200
 MAX_VALUE_LENGTH = 120  # serialised length of one attribute value
+LONG_TEXT = 40  # a UTM value or referrer longer than this is the first thing trimmed
 MAX_COUNT = 10**9  # visits, page views, an event's count of a day: far more than anyone's
 MAX_POINTS = 10**6  # an interest score, either way
 MAX_PAGE_ID = 2**31 - 1  # page ids are 32-bit integers
@@ -145,7 +148,11 @@ class VisitorProfile:
         return first_in_visit
 
     def add_score(self, interest_slug, points, now=None, source="code"):
-        """Add points to an interest; ``source`` says why ("page:12", "campaign:spring")."""
+        """Add points to an interest; ``source`` says why ("page:12", "campaign:spring").
+
+        Raise ``ValueError`` for a slug that cannot be kept.
+        """
+        checked_name(interest_slug, MAX_SLUG_LENGTH, "An interest slug")
         now = unix(now)
         value = round(self._decayed(interest_slug, now) + float(points), 1)
         entry = [
@@ -163,6 +170,8 @@ class VisitorProfile:
         self.touch()
 
     def track_event(self, name, count=1, now=None):
+        """Count an event; raise ``ValueError`` for a name that cannot be kept."""
+        checked_name(name, MAX_KEY_LENGTH, "An event name")
         day = unix(now) // SECONDS_PER_DAY
         days = self.event_days.pop(name, {})
         days[day] = days.get(day, 0) + int(count)
@@ -219,6 +228,49 @@ class VisitorProfile:
             "g": self.ledger,
         }
 
+    def trimmed_data(self):
+        """The storage form, yielded again after each removal, least valuable data first.
+
+        For a store that must keep the profile within a size (the cookie
+        store): it stops asking once the form fits. The same dict is changed
+        in place; the profile itself is not. Left out in this order, one
+        entry at a time:
+
+        1. the score ledger, oldest first (it only explains scores in the cockpit);
+        2. UTM values and the referrer longer than ``LONG_TEXT``, longest first;
+        3. events, least recently tracked first;
+        4. page view counts, least recently viewed first, then the pages
+           already scored in this visit, oldest first;
+        5. the other UTM values and the referrer: content, term, medium,
+           source, referrer, campaign;
+        6. attributes, least recently set first;
+        7. interest scores, weakest first;
+        8. sticky memberships, soonest to end first.
+
+        What is never left out (the visitor id, counts, times, landing page)
+        signs to a cookie of about 230 bytes.
+        """
+        # A copy of each collection: ``to_data`` hands out the profile's own.
+        data = {key: _copy(value) for key, value in self.to_data().items()}
+        now = unix()
+        yield from _emptied(data["g"], data)
+        texts = {**data["u"], REFERRER: data["r"]}
+        for name in sorted(texts, key=lambda name: (-len(texts[name]), VISIT_TEXT.index(name))):
+            if len(texts[name]) > LONG_TEXT:
+                _drop_visit_text(data, name)
+                yield data
+        yield from _emptied(data["e"], data)
+        yield from _emptied(data["p"], data)
+        yield from _emptied(data["vp"], data)
+        for name in VISIT_TEXT:
+            if (name == REFERRER and data["r"]) or name in data["u"]:
+                _drop_visit_text(data, name)
+                yield data
+        yield from _emptied(data["a"], data)
+        weakest_first = sorted(data["sc"], key=lambda slug: self._decayed(slug, now))
+        yield from _emptied(data["sc"], data, weakest_first)
+        yield from _emptied(data["k"], data, sorted(data["k"], key=data["k"].get))
+
     @classmethod
     def from_data(cls, data):
         """Rebuild a profile from its storage form, keeping every field that fits.
@@ -255,9 +307,43 @@ def checked_attribute(key, value):
     return value
 
 
+def checked_name(name, limit, what):
+    """``name``, when it is text of 1 to ``limit`` characters; else raise ``ValueError``."""
+    if not isinstance(name, str) or not 0 < len(name) <= limit:
+        raise ValueError(f"{what} must be text of 1 to {limit} characters.")
+    return name
+
+
 def _storable(text):
     """``text`` without NUL characters, which PostgreSQL refuses (the database store)."""
     return text.replace("\x00", "")
+
+
+# -- trimming the storage form ---------------------------------------------------------------
+
+REFERRER = "referrer"
+VISIT_TEXT = ("content", "term", "medium", "source", REFERRER, "campaign")
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, dict | list) else value
+
+
+def _drop_visit_text(data, name):
+    if name == REFERRER:
+        data["r"] = ""
+    else:
+        del data["u"][name]
+
+
+def _emptied(collection, data, order=None):
+    """Remove the entries of ``collection`` (oldest first, or in ``order``), yielding ``data``."""
+    for key in list(order if order is not None else collection):
+        if isinstance(collection, list):
+            del collection[0]
+        else:
+            del collection[key]
+        yield data
 
 
 def _cap(mapping, size):

@@ -1,10 +1,12 @@
 """Where visitor profiles live between requests.
 
 ``cookie`` (the default) keeps the whole profile in one signed, compressed
-cookie, so app servers share nothing. ``cache`` and ``database`` keep it on
-the server under the visitor id, which then travels in a signed cookie; a
-logged-in user's profile can live there under their account, so it follows
-them across devices. Anything unreadable gives a fresh profile, never an error.
+cookie, so app servers share nothing; the cookie never passes 1 KB, whatever
+the visitor sends (``VisitorProfile.trimmed_data`` says what is left out).
+``cache`` and ``database`` keep it on the server under the visitor id, which
+then travels in a signed cookie; a logged-in user's profile can live there
+under their account, so it follows them across devices. Anything unreadable
+gives a fresh profile, never an error.
 """
 
 import logging
@@ -13,6 +15,7 @@ from django.core import signing
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
+from . import caching
 from .conf import segments_settings
 from .profile import VisitorProfile
 
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 SALT = "wagtail_segments.profile"
 MAX_COOKIE_LENGTH = 4096  # what browsers keep; anything longer was not written by us
+MAX_PROFILE_COOKIE = 1024  # bytes of the profile cookie as the browser sends it back (name=value)
 CACHE_KEY = "wagtail_segments:profile:{key}"
 
 
@@ -45,18 +49,13 @@ def _profile(data):
 
 
 def set_cookie(request, response, value):
-    response.set_cookie(
-        segments_settings.COOKIE_NAME,
-        value,
-        max_age=segments_settings.COOKIE_MAX_AGE,
-        secure=request.is_secure(),
-        httponly=True,
-        samesite="Lax",
+    caching.set_cookie(
+        request, response, segments_settings.COOKIE_NAME, value, segments_settings.COOKIE_MAX_AGE
     )
 
 
 def delete_cookie(response):
-    response.delete_cookie(segments_settings.COOKIE_NAME, samesite="Lax")
+    caching.delete_cookie(response, segments_settings.COOKIE_NAME)
 
 
 class CookieStore:
@@ -68,7 +67,18 @@ class CookieStore:
         return _profile(_unsign(request.COOKIES.get(segments_settings.COOKIE_NAME)))
 
     def save(self, request, response, profile):
-        set_cookie(request, response, _sign(profile.to_data()))
+        set_cookie(request, response, self.signed(profile))
+
+    def signed(self, profile):
+        """The signed profile within MAX_PROFILE_COOKIE, least valuable data left out to fit."""
+        room = MAX_PROFILE_COOKIE - len(f"{segments_settings.COOKIE_NAME}=")
+        value = _sign(profile.to_data())
+        if len(value) > room:
+            for data in profile.trimmed_data():
+                value = _sign(data)
+                if len(value) <= room:
+                    break
+        return value
 
     def erase(self, request, response, profile):
         delete_cookie(response)

@@ -24,7 +24,16 @@ from .editors import PERMISSION
 from .engine import SegmentSet
 from .middleware import attach_state
 from .parsing import json_depth, served_page_path, whole_number
-from .profile import MAX_TIME, VISITOR_ID, VisitorProfile, checked_attribute, unix
+from .profile import (
+    MAX_KEY_LENGTH,
+    MAX_SLUG_LENGTH,
+    MAX_TIME,
+    VISITOR_ID,
+    VisitorProfile,
+    checked_attribute,
+    checked_name,
+    unix,
+)
 from .visits import utm_parameters
 
 DEVICES = {
@@ -136,10 +145,12 @@ class VisitorForm(forms.Form):
         return url
 
     def clean_scores(self):
-        return parse_lines(self.cleaned_data["scores"], to_points)
+        scores = parse_lines(self.cleaned_data["scores"], to_points)
+        return kept_names(scores, MAX_SLUG_LENGTH, "An interest slug")
 
     def clean_events(self):
-        return parse_lines(self.cleaned_data["events"], to_count)
+        events = parse_lines(self.cleaned_data["events"], to_count)
+        return kept_names(events, MAX_KEY_LENGTH, "An event name")
 
     def clean_attributes(self):
         """Attributes as ``set_attribute`` would keep them: the same rules, the same messages."""
@@ -150,6 +161,16 @@ class VisitorForm(forms.Form):
             except ValueError as error:
                 raise forms.ValidationError(str(error)) from None
         return attributes
+
+
+def kept_names(found, limit, what):
+    """``found``, when a profile can keep each of its names; else say which cannot be kept."""
+    for name in found:
+        try:
+            checked_name(name, limit, what)
+        except ValueError as error:
+            raise forms.ValidationError(f"{name[:50]}: {error}") from None
+    return found
 
 
 def to_points(text):
