@@ -41,7 +41,10 @@ def add_score(request, interest_slug, points):
 
 
 def track_event(request, name, count=1):
-    """Count an event (``event_count`` rules and goals read it)."""
+    """Count an event (``event_count`` rules and goals read it).
+
+    Raises ``ValueError`` for a name with a NUL character or a lone surrogate.
+    """
     state = _state(request)
     if state.trackable:
         state.profile.track_event(name, count, timezone.now())
@@ -52,7 +55,8 @@ def set_attribute(request, key, value):
     """Remember a JSON value about the visitor (``attribute`` rules read it).
 
     Raises ``ValueError`` for a key or value that cannot be kept (too long,
-    not JSON); the profile is left unchanged then.
+    not JSON, text with a NUL character or a lone surrogate, which databases
+    cannot store); the profile is left unchanged then.
     """
     state = _state(request)
     if state.trackable:
