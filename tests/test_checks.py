@@ -114,3 +114,11 @@ def test_w001_is_silent_in_development_with_consent_or_with_unreadable_settings(
 ):
     with override_settings(DEBUG=debug, WAGTAIL_SEGMENTS=segments_setting):
         assert check_consent() == []
+
+
+def test_the_sandbox_asks_for_consent():
+    from bank import settings as sandbox
+
+    with override_settings(DEBUG=False, WAGTAIL_SEGMENTS=sandbox.WAGTAIL_SEGMENTS):
+        assert check_consent() == []
+    assert sandbox.WAGTAIL_SEGMENTS["CONSENT_COOKIE"]
