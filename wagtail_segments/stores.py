@@ -134,8 +134,9 @@ class CacheStore(ServerSideStore):
         return caches[segments_settings.CACHE_ALIAS]
 
     def read(self, key):
+        cache = self.cache  # a cache alias that does not exist is an error, not a fault
         try:
-            return self.cache.get(CACHE_KEY.format(key=key))
+            return cache.get(CACHE_KEY.format(key=key))
         except Exception as error:
             self.unread.add(key)
             logger.warning("wagtail_segments could not read a profile from its cache: %r", error)
@@ -144,14 +145,16 @@ class CacheStore(ServerSideStore):
     def write(self, key, data):
         if key in self.unread:
             return
+        cache = self.cache
         try:
-            self.cache.set(CACHE_KEY.format(key=key), data, segments_settings.COOKIE_MAX_AGE)
+            cache.set(CACHE_KEY.format(key=key), data, segments_settings.COOKIE_MAX_AGE)
         except Exception as error:
             logger.warning("wagtail_segments lost a profile write to its cache: %r", error)
 
     def delete(self, key):
+        cache = self.cache
         try:
-            self.cache.delete(CACHE_KEY.format(key=key))
+            cache.delete(CACHE_KEY.format(key=key))
         except Exception as error:
             logger.warning(
                 "wagtail_segments could not erase the profile of %s from its cache: %r", key, error
