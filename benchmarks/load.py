@@ -7,10 +7,10 @@ It builds the sandbox in a scratch PostgreSQL database (demo content, no
 simulated traffic), starts gunicorn on 127.0.0.1 with Redis as Django's
 cache, and sends visitor journeys (campaign landings, product pages, the
 home page, events) from a fixed number of concurrent clients, each with its
-own cookies. It then stops gunicorn gracefully (each worker writes its
-pending stats) and checks: no request failed, and the stats count exactly
-the page views and visitors sent. Prints a summary and writes
-benchmarks/results/load.json.
+own cookies (having accepted the sandbox's consent banner). It then stops
+gunicorn gracefully (each worker writes its pending stats) and checks: no
+request failed, and the stats count exactly the page views and visitors sent.
+Prints a summary and writes benchmarks/results/load.json.
 """
 
 import argparse
@@ -40,6 +40,7 @@ JOURNEYS = [
     ["/", "/checking-account/", "/news/", "/cart/"],
 ]
 EVENT = b'{"event": "brochure-investing"}'
+CONSENT_COOKIE = "cookie_consent"  # the sandbox's WAGTAIL_SEGMENTS["CONSENT_COOKIE"]
 
 
 def free_port():
@@ -106,9 +107,32 @@ def start_gunicorn(env, port, workers):
     raise SystemExit("gunicorn did not start")
 
 
+def accepted_consent():
+    """The cookie the sandbox's consent banner sets when a visitor clicks Accept."""
+    return http.cookiejar.Cookie(
+        version=0,
+        name=CONSENT_COOKIE,
+        value="1",
+        port=None,
+        port_specified=False,
+        domain="127.0.0.1",
+        domain_specified=False,
+        domain_initial_dot=False,
+        path="/",
+        path_specified=True,
+        secure=False,
+        expires=None,
+        discard=True,
+        comment=None,
+        comment_url=None,
+        rest={},
+    )
+
+
 def run_visitor(base, journey, send_event):
     """One visitor's journey with its own cookies; returns (latencies, errors, events sent)."""
     cookies = http.cookiejar.CookieJar()
+    cookies.set_cookie(accepted_consent())
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
     opener.addheaders = [("User-Agent", BROWSER_UA), ("Host", "localhost")]
     latencies, errors = [], []

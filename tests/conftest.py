@@ -103,6 +103,15 @@ def demo_site(db):
     call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
 
 
+@pytest.fixture
+def sandbox_settings(settings):
+    """The sandbox's own WAGTAIL_SEGMENTS (it asks for consent); other tests use the defaults."""
+    from bank import settings as sandbox
+
+    settings.WAGTAIL_SEGMENTS = sandbox.WAGTAIL_SEGMENTS
+    return sandbox.WAGTAIL_SEGMENTS
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright; never a downloaded browser build."""

@@ -14,3 +14,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WAGTAILADMIN_BASE_URL = "http://testserver"
+# The package's defaults; tests of the sandbox itself ask for its consent cookie
+# (the ``sandbox_settings`` fixture).
+WAGTAIL_SEGMENTS = {}

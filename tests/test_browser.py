@@ -7,7 +7,11 @@ from wagtail_segments.models import Segment
 from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.stores import _unsign
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("sandbox_settings"),  # the sandbox asks for consent
+]
 
 
 @pytest.fixture
@@ -23,13 +27,67 @@ def log_in(page, live_server):
     page.wait_for_url(f"{live_server.url}/admin/")
 
 
+def cookie(page, name):
+    return next((c for c in page.context.cookies() if c["name"] == name), None)
+
+
+def accept_cookies(page):
+    """Click Accept in the consent banner, as a visitor would; the page reloads."""
+    with page.expect_navigation():
+        consent_banner(page).get_by_role("button", name="Accept").click()
+    assert not consent_banner(page).is_visible()
+
+
+def consent_banner(page):
+    return page.get_by_role("region", name="Cookies on Harbour Bank")
+
+
 def test_home_page_in_chromium(live_server, demo_site, browser_page, screenshot):
     response = browser_page.goto(live_server.url + "/")
     assert response.status == 200
     assert "Harbour Bank" in browser_page.title()
     assert browser_page.locator("h1").first.is_visible()
+    banner = consent_banner(browser_page)
+    assert banner.is_visible()
+    assert banner.get_by_role("button", name="Accept").is_visible()
+    assert banner.get_by_role("button", name="Decline").is_visible()
     path = screenshot()
     assert path.stat().st_size > 10_000
+    assert cookie(browser_page, segments_settings.COOKIE_NAME) is None
+
+
+def test_the_consent_banner_keeps_the_choice_and_can_change_it(
+    live_server, demo_site, browser_page
+):
+    page = browser_page
+    page.goto(f"{live_server.url}/?utm_campaign=campus")
+    assert page.locator("h1").first.inner_text() == "Welcome, campus newcomer"  # no storage
+    assert cookie(page, segments_settings.COOKIE_NAME) is None
+    accept_cookies(page)  # the reload records this landing, with its campaign
+    assert cookie(page, "cookie_consent")["value"] == "1"
+    profile = VisitorProfile.from_data(
+        _unsign(cookie(page, segments_settings.COOKIE_NAME)["value"])
+    )
+    assert profile.utm == {"campaign": "campus"}
+    page.goto(f"{live_server.url}/savings/")
+    assert not consent_banner(page).is_visible()  # asked once
+
+    # "Cookie settings" in the footer opens the banner again, from the keyboard too.
+    settings = page.get_by_role("button", name="Cookie settings")
+    settings.focus()
+    page.keyboard.press("Enter")
+    banner = consent_banner(page)
+    assert banner.is_visible() and settings.get_attribute("aria-expanded") == "true"
+    assert "You accepted." in banner.inner_text()
+    assert page.evaluate("document.activeElement.id") == "consent-title"
+    with page.expect_navigation():  # declining erases what was stored, then reloads
+        banner.get_by_role("button", name="Decline").click()
+    assert cookie(page, "cookie_consent")["value"] == "0"
+    assert cookie(page, segments_settings.COOKIE_NAME) is None
+    page.goto(f"{live_server.url}/")
+    assert page.locator("h1").first.inner_text() == "Banking that keeps you afloat"
+    assert not consent_banner(page).is_visible()
+    assert cookie(page, segments_settings.COOKIE_NAME) is None  # nothing stored after "no"
 
 
 def test_editor_creates_a_segment_with_several_rules(
@@ -64,14 +122,22 @@ def test_editor_creates_a_segment_with_several_rules(
 def test_the_event_helper_records_a_click(live_server, demo_site, browser_page):
     page = browser_page
     page.goto(f"{live_server.url}/savings/")
-    with page.expect_response("**/personalisation/event/") as answer:
-        page.get_by_role("button", name="Send me the brochure").click()
-    assert answer.value.status == 200
-    assert answer.value.json() == {"recorded": True, "event": "brochure-savings", "count": 1}
-    cookie = next(c for c in page.context.cookies() if c["name"] == segments_settings.COOKIE_NAME)
-    profile = VisitorProfile.from_data(_unsign(cookie["value"]))
+
+    def send_brochure():
+        with page.expect_response("**/personalisation/event/") as answer:
+            page.get_by_role("button", name="Send me the brochure").click()
+        assert answer.value.status == 200
+        return answer.value.json()
+
+    # Before consent the click is answered but not recorded.
+    assert send_brochure() == {"recorded": False, "event": "brochure-savings", "count": 1}
+    assert cookie(page, segments_settings.COOKIE_NAME) is None
+    accept_cookies(page)
+    assert send_brochure() == {"recorded": True, "event": "brochure-savings", "count": 1}
+    stored = cookie(page, segments_settings.COOKIE_NAME)
+    profile = VisitorProfile.from_data(_unsign(stored["value"]))
     assert profile.events == {"brochure-savings": 1}
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert stored["httpOnly"] and stored["sameSite"] == "Lax"
 
 
 def test_editor_edits_a_variant_and_previews_the_page_as_two_segments(
@@ -136,6 +202,8 @@ def test_editor_uses_the_cockpit_after_the_campus_link(
 ):
     page = browser_page
     log_in(page, live_server)
+    # A returning visitor's choice: the banner set its cookie on an earlier visit.
+    page.context.add_cookies([{"name": "cookie_consent", "value": "1", "url": live_server.url}])
     page.goto(f"{live_server.url}/campus/?utm_campaign=campus&utm_source=flyer")
     page.goto(f"{live_server.url}/")
     cockpit = open_cockpit(page)

@@ -1,8 +1,9 @@
 import pytest
+from django.core.checks import Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from wagtail_segments.checks import check_middleware, check_settings, check_urls
+from wagtail_segments.checks import check_consent, check_middleware, check_settings, check_urls
 from wagtail_segments.conf import DEFAULTS, MIDDLEWARE_PATH, segments_settings
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -87,3 +88,37 @@ def test_missing_urls_are_e005_and_pages_still_render_for_editors(
     assert "<main>" in html
     assert "data-segments-cockpit" not in html
     assert "events.js" not in html
+
+
+@override_settings(DEBUG=False, WAGTAIL_SEGMENTS={})
+def test_no_consent_setting_in_production_is_w001():
+    [warning] = check_consent()
+    assert warning.id == "wagtail_segments.W001"
+    assert isinstance(warning, Warning)
+    assert "without asking for consent" in warning.msg
+    assert "CONSENT_COOKIE" in warning.hint and "docs/how-to/privacy.md" in warning.hint
+
+
+@pytest.mark.parametrize(
+    ("debug", "segments_setting"),
+    [
+        (True, {}),
+        (False, {"CONSENT_COOKIE": "cookie_consent"}),
+        (False, {"CONSENT_CHECK": "myproject.privacy.has_consent"}),
+        (False, {"CONSENT_COOKIE": "cookie_consent", "CONSENT_CHECK": "a.b"}),
+        (False, {"NOT_A_SETTING": 1}),  # E004 explains it
+    ],
+)
+def test_w001_is_silent_in_development_with_consent_or_with_unreadable_settings(
+    debug, segments_setting
+):
+    with override_settings(DEBUG=debug, WAGTAIL_SEGMENTS=segments_setting):
+        assert check_consent() == []
+
+
+def test_the_sandbox_asks_for_consent():
+    from bank import settings as sandbox
+
+    with override_settings(DEBUG=False, WAGTAIL_SEGMENTS=sandbox.WAGTAIL_SEGMENTS):
+        assert check_consent() == []
+    assert sandbox.WAGTAIL_SEGMENTS["CONSENT_COOKIE"]

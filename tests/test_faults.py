@@ -3,8 +3,10 @@
 Stats must match what was served: a page view whose response was a server
 error counts nothing, a cache that cannot be reached makes counting fall
 back to the database, and a cache that forgot (a restart) counts nobody twice.
+Profiles kept in that cache fail soft: the page is served with a fresh profile.
 """
 
+import logging
 import shutil
 import subprocess
 import time
@@ -13,15 +15,19 @@ from unittest import mock
 import pytest
 import redis
 from django.conf import settings as dj_settings
+from django.core.cache import caches
 from django.test import override_settings
 
 from tests.factories import spare_port
+from tests.test_reliability import UNREACHABLE_CACHES
 from tests.test_stats import CAMPUS, counted, today, visitor  # noqa: F401  (fixture)
 from wagtail_segments import engine, stats
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import SegmentDay, SiteDay
+from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.stats import recorder
+from wagtail_segments.stores import CacheStore, _unsign
 
-pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 PATHS = ["/", "/savings/", "/campus/", "/news/"]
 
 
@@ -58,6 +64,8 @@ class RedisServer:
 
 @pytest.fixture
 def redis_server():
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server")
     server = RedisServer()
     server.start()
     yield server
@@ -174,3 +182,88 @@ def test_a_page_that_fails_counts_nothing(fresh_memory):
         assert person.get("/savings/").status_code == 500
     recorder.flush()
     assert (today(SiteDay).visitors, today(SiteDay).pageviews) == (1, 1)
+
+
+# -- profiles in a cache that fails ----------------------------------------------------------
+
+WELCOME_STUDENTS = "Welcome, campus newcomer"
+
+
+def profiles_in(cache_setting):
+    """The package's cache alias (and with it the profile store) on ``cache_setting``."""
+    return override_settings(
+        CACHES={**dj_settings.CACHES, "segments": cache_setting},
+        WAGTAIL_SEGMENTS={"CACHE_ALIAS": "segments", "PROFILE_STORE": "cache"},
+    )
+
+
+def stored_profile(person):
+    """The profile the cache store holds under the person's visitor id, or None."""
+    visitor_id = _unsign(person.cookies[segments_settings.COOKIE_NAME].value)
+    data = CacheStore().read(visitor_id)
+    return data and VisitorProfile.from_data(data)
+
+
+def lost_writes(caplog):
+    return [r for r in caplog.records if "lost a profile write" in r.getMessage()]
+
+
+def test_an_unreachable_profile_cache_serves_every_page_with_a_fresh_profile(fresh_memory, caplog):
+    unreachable = UNREACHABLE_CACHES["segments"]
+    with profiles_in(unreachable), caplog.at_level(logging.WARNING, "wagtail_segments"):
+        person = visitor()
+        campus = person.get(CAMPUS)
+        assert campus.status_code == 200
+        assert segments_settings.COOKIE_NAME in campus.cookies  # the visitor id, set once
+        assert len(lost_writes(caplog)) == 1
+        home = person.get("/")
+        assert home.status_code == 200
+        # The landing campaign of the first page was not kept: a fresh profile, not a 500.
+        assert WELCOME_STUDENTS not in home.content.decode()
+        assert person.get("/savings/").status_code == 200
+        event = person.post(
+            "/personalisation/event/", {"event": "signup"}, content_type="application/json"
+        )
+        assert event.status_code == 200
+        erased = person.post("/personalisation/erase/")
+        assert erased.status_code == 200 and erased.json() == {"erased": True}
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("could not read a profile" in message for message in messages)
+    assert any("could not erase the profile" in message for message in messages)
+
+
+def test_profiles_in_a_redis_that_dies_mid_traffic(fresh_memory, redis_server, caplog):
+    with profiles_in(redis_cache(redis_server)), caplog.at_level(logging.WARNING):
+        student = visitor()
+        student.get(CAMPUS)
+        student.get("/savings/")
+        assert stored_profile(student).pageviews == 2
+        redis_server.kill()
+        for path in PATHS:
+            assert student.get(path).status_code == 200
+        assert student.post("/personalisation/erase/").status_code == 200
+        assert lost_writes(caplog) == []  # a profile that could not be read is not written
+        redis_server.start()  # back, empty: the next page view starts a new profile
+        assert WELCOME_STUDENTS not in student.get("/").content.decode()
+        assert stored_profile(student).pageviews == 1
+
+
+def test_a_profile_that_could_not_be_read_is_not_overwritten(fresh_memory):
+    """A cache that fails a read but takes the write keeps the visitor's stored profile."""
+    with profiles_in({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}):
+        student = visitor()
+        student.get(CAMPUS)
+        student.get("/")
+        cache = caches["segments"]
+        read = cache.get
+
+        def fail_on_profiles(key, *args, **kwargs):
+            if key.startswith("wagtail_segments:profile:"):
+                raise redis.ConnectionError("Redis went away")
+            return read(key, *args, **kwargs)
+
+        with mock.patch.object(cache, "get", fail_on_profiles):
+            assert student.get("/savings/").status_code == 200
+        profile = stored_profile(student)
+        assert profile.pageviews == 2 and profile.utm["campaign"] == "campus"
+        assert WELCOME_STUDENTS in student.get("/").content.decode()

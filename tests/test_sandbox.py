@@ -1,4 +1,4 @@
-"""The sandbox as a visitor meets it: demo content, the shop's cart, the custom rule."""
+"""The sandbox as a visitor meets it: consent, demo content, the shop's cart, the custom rule."""
 
 import io
 import json
@@ -10,16 +10,28 @@ from pages.models import CartPage, HomePage, NewsIndexPage
 from wagtail.models import Page
 
 from tests.factories import BROWSER_UA
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.engine import SegmentSet
 from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.stores import CookieStore
 
+pytestmark = pytest.mark.usefixtures("sandbox_settings")
+CONSENT = "cookie_consent"  # what the sandbox's settings name
+
 
 @pytest.fixture
-def shopper(client, demo_site):
+def newcomer(client, demo_site):
+    """A visitor who has not answered the consent banner yet."""
     client.defaults["HTTP_USER_AGENT"] = BROWSER_UA
     client.defaults["HTTP_HOST"] = "localhost"
     return client
+
+
+@pytest.fixture
+def shopper(newcomer):
+    """A visitor who clicked Accept: the banner's cookie says "1"."""
+    newcomer.cookies[CONSENT] = "1"
+    return newcomer
 
 
 def profile_of(client):
@@ -120,3 +132,33 @@ def test_load_demo_keeps_the_editors_work(demo_site):
     assert NewsIndexPage.objects.get().title == "Press"
     assert Segment.objects.filter(slug="small-cart").exists()
     assert "http://0.0.0.0:8123/admin/" in out.getvalue()
+
+
+def test_the_sandbox_asks_for_consent_with_its_banner(newcomer):
+    assert segments_settings.CONSENT_COOKIE == CONSENT
+    html = newcomer.get("/").content.decode()
+    assert f'data-consent="{CONSENT}"' in html
+    assert 'aria-labelledby="consent-title"' in html
+    assert '<button type="button" data-consent-choice="1">Accept</button>' in html
+    assert '<button type="button" data-consent-choice="0">Decline</button>' in html
+    assert "data-consent-open" in html  # "Cookie settings" in the footer
+    assert "js/consent.js" in html
+
+
+@pytest.mark.parametrize("choice", [None, "0"])
+def test_before_consent_nothing_is_stored_and_the_campaign_still_counts(newcomer, choice):
+    if choice is not None:
+        newcomer.cookies[CONSENT] = choice  # declined
+    response = newcomer.get("/", {"utm_campaign": "campus"})
+    assert "Welcome, campus newcomer" in response.content.decode()  # request-time rule
+    assert segments_settings.COOKIE_NAME not in response.cookies
+    add(newcomer, "Card holder")
+    assert segments_settings.COOKIE_NAME not in newcomer.cookies
+    assert not in_small_cart(newcomer)  # the cart total is an attribute: it needs consent
+    assert "Welcome, campus newcomer" not in newcomer.get("/").content.decode()
+
+
+def test_after_accept_the_visit_is_remembered(shopper):
+    shopper.get("/", {"utm_campaign": "campus"})
+    assert "Welcome, campus newcomer" in shopper.get("/").content.decode()
+    assert profile_of(shopper).utm == {"campaign": "campus"}

@@ -46,7 +46,8 @@ def add_score(request, interest_slug, points):
 def track_event(request, name, count=1):
     """Count an event (``event_count`` rules and goals read it).
 
-    Raises ``ValueError`` for a name of more than 40 characters.
+    Raises ``ValueError`` for a name of more than 40 characters, or with a NUL
+    character or a lone surrogate.
     """
     state = _state(request)
     if state.trackable:
@@ -58,7 +59,8 @@ def set_attribute(request, key, value):
     """Remember a JSON value about the visitor (``attribute`` rules read it).
 
     Raises ``ValueError`` for a key or value that cannot be kept (too long,
-    not JSON); the profile is left unchanged then.
+    not JSON, text with a NUL character or a lone surrogate, which databases
+    cannot store); the profile is left unchanged then.
     """
     state = _state(request)
     if state.trackable:

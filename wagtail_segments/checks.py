@@ -1,9 +1,9 @@
 """System checks: ``manage.py check`` explains a wrong installation."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
-from .conf import MIDDLEWARE_PATH, URLS_MODULE, problems, public_urls_included
+from .conf import MIDDLEWARE_PATH, URLS_MODULE, problems, public_urls_included, segments_settings
 
 # The middleware reads the session user and must see it already resolved.
 REQUIRED_BEFORE = (
@@ -64,5 +64,24 @@ def check_urls(app_configs=None, **kwargs):
             "forms and the “forget me” view have no address.",
             hint=f'Add path("personalisation/", include("{URLS_MODULE}")) to urlpatterns.',
             id="wagtail_segments.E005",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_consent(app_configs=None, **kwargs):
+    """Without a consent setting every visitor's profile is stored from the first page."""
+    if settings.DEBUG or problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {}):
+        return []  # E004 explains a WAGTAIL_SEGMENTS that cannot be read
+    if segments_settings.CONSENT_COOKIE or segments_settings.CONSENT_CHECK:
+        return []
+    return [
+        Warning(
+            "wagtail_segments stores a profile of every visitor from their first page "
+            "without asking for consent: only Do Not Track and Global Privacy Control stop it.",
+            hint="Set WAGTAIL_SEGMENTS['CONSENT_COOKIE'] to the cookie your consent banner "
+            "sets, or WAGTAIL_SEGMENTS['CONSENT_CHECK'] to a function (request) -> bool. "
+            "See docs/how-to/privacy.md.",
+            id="wagtail_segments.W001",
         )
     ]

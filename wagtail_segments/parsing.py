@@ -3,7 +3,8 @@
 Headers, cookies, query strings and form fields are the visitor's (or the
 editor's) to write, and so is whatever the package stored from them. These
 readers are where such text becomes a host, a number or a page, so that a
-malformed one fails closed instead of breaking the page.
+malformed one fails closed instead of breaking the page, and where text no
+database can store (NUL, a lone surrogate) is found before it is stored.
 """
 
 from urllib.parse import urlsplit
@@ -40,6 +41,46 @@ def json_depth(value):
             deepest = max(deepest, depth + 1)
             pending.extend((item, depth + 1) for item in value)
     return deepest
+
+
+UNSTORABLE = "with a NUL character or a lone surrogate (databases cannot store it)"
+
+
+def is_storable(text):
+    """Whether a database can store ``text``: PostgreSQL refuses NUL, UTF-8 a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which a JSON escape ("\ud800") can make
+        return False
+    return "\x00" not in text
+
+
+def shape_problems(value, where="", max_depth=None):
+    """Text no database stores and nesting deeper than ``max_depth`` in ``value`` (parsed JSON).
+
+    One walk, without recursion, in document order; each problem names its
+    place, starting from ``where`` (a whole document when "").
+    """
+    problems = []
+    pending = [(value, where, 1)]
+    while pending:
+        value, place, depth = pending.pop()
+        if max_depth is not None and depth > max_depth:
+            problems.append(f"{place}: nested deeper than {max_depth} levels.")
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if not is_storable(str(key)):
+                    problems.append(f"{place or 'document'}: a name {UNSTORABLE}.")
+                else:
+                    pending.append((item, f"{place}.{key}" if place else str(key), depth + 1))
+        elif isinstance(value, list):
+            pending.extend(
+                (item, f"{place}[{number}]", depth + 1)
+                for number, item in reversed(list(enumerate(value)))
+            )
+        elif isinstance(value, str) and not is_storable(value):
+            problems.append(f"{place or 'document'}: text {UNSTORABLE}.")
+    return problems
 
 
 def whole_number(text, maximum):

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .fields import stored_rules
+from .parsing import shape_problems
 from .spreadsheets import escape_cell, unescape_cell
 
 FORMAT = "wagtail_segments/1"
@@ -103,44 +104,6 @@ def read_document(text):
 
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a number")
-
-
-def shape_problems(data):
-    """Text no database stores (NUL, a lone surrogate) and nesting deeper than ``MAX_DEPTH``.
-
-    One walk, without recursion, in document order; each problem names its place.
-    """
-    problems = []
-    pending = [(data, "", 1)]
-    while pending:
-        value, where, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            problems.append(f"{where}: nested deeper than {MAX_DEPTH} levels.")
-        elif isinstance(value, dict):
-            for key, item in reversed(value.items()):
-                if not _storable(key):
-                    problems.append(f"{where or 'document'}: a name {UNSTORABLE}.")
-                else:
-                    pending.append((item, f"{where}.{key}" if where else key, depth + 1))
-        elif isinstance(value, list):
-            pending.extend(
-                (item, f"{where}[{number}]", depth + 1)
-                for number, item in reversed(list(enumerate(value)))
-            )
-        elif isinstance(value, str) and not _storable(value):
-            problems.append(f"{where or 'document'}: text {UNSTORABLE}.")
-    return problems
-
-
-UNSTORABLE = "with a NUL character or a lone surrogate (databases cannot store it)"
-
-
-def _storable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, which a JSON escape can make
-        return False
-    return "\x00" not in text
 
 
 def _json_type(field):
@@ -369,7 +332,7 @@ def import_definitions(data):
     """
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportProblems([f'format: expected a JSON object with "format": "{FORMAT}".'])
-    problems = shape_problems(data)
+    problems = shape_problems(data, max_depth=MAX_DEPTH)
     if problems:
         raise ImportProblems(problems)
     with transaction.atomic():

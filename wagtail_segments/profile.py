@@ -20,7 +20,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from .conf import segments_settings
-from .parsing import clipped_url
+from .parsing import UNSTORABLE, clipped_url, is_storable, shape_problems
 
 FORMAT_VERSION = 1
 MAX_PAGES = 16  # pages with a view count kept (most recent first out)
@@ -126,9 +126,10 @@ class VisitorProfile:
         self.visit_started = unix(now)
         self.landing_page = landing_page
         self.referrer = clipped_url(_storable(referrer or ""), MAX_TEXT_LENGTH)
+        utm = {key: _storable(str(value)) for key, value in (utm or {}).items() if value}
         self.utm = {
-            key: _storable(str(value))[:MAX_TEXT_LENGTH]
-            for key, value in (utm or {}).items()
+            key: value[:MAX_TEXT_LENGTH]
+            for key, value in utm.items()
             if key in UTM_PARAMETERS and value
         }
         self.visit_pages = []
@@ -170,8 +171,10 @@ class VisitorProfile:
         self.touch()
 
     def track_event(self, name, count=1, now=None):
-        """Count an event; raise ``ValueError`` for a name that cannot be kept."""
+        """Count the event ``name`` today; raise ``ValueError`` for a name that cannot be kept."""
         checked_name(name, MAX_KEY_LENGTH, "An event name")
+        if not is_storable(name):
+            raise ValueError(f"Event name {name!r}: text {UNSTORABLE}.")
         day = unix(now) // SECONDS_PER_DAY
         days = self.event_days.pop(name, {})
         days[day] = days.get(day, 0) + int(count)
@@ -296,6 +299,8 @@ def checked_attribute(key, value):
     """``value``, when it can be kept under ``key``; else raise ``ValueError`` saying why."""
     if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValueError(f"An attribute key must be text of 1 to {MAX_KEY_LENGTH} characters.")
+    if not is_storable(key):
+        raise ValueError(f"Attribute {key!r}: a name {UNSTORABLE}.")
     try:
         size = len(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as error:
@@ -304,6 +309,9 @@ def checked_attribute(key, value):
         raise ValueError(
             f"Attribute {key!r} is {size} characters as JSON; at most {MAX_VALUE_LENGTH}."
         )
+    problems = shape_problems(value, where=f"Attribute {key!r}")
+    if problems:
+        raise ValueError(problems[0])
     return value
 
 
@@ -315,8 +323,9 @@ def checked_name(name, limit, what):
 
 
 def _storable(text):
-    """``text`` without NUL characters, which PostgreSQL refuses (the database store)."""
-    return text.replace("\x00", "")
+    """``text`` without NUL characters; "" if it still cannot be stored (a lone surrogate)."""
+    text = text.replace("\x00", "")
+    return text if is_storable(text) else ""
 
 
 # -- trimming the storage form ---------------------------------------------------------------
@@ -386,6 +395,8 @@ def _text(limit, shortest=0):
     def read(value):
         if not isinstance(value, str) or not shortest <= len(value) <= limit:
             raise ValueError(f"expected text of {shortest} to {limit} characters")
+        if not is_storable(value):
+            raise ValueError(f"text {UNSTORABLE}")
         return value
 
     return read

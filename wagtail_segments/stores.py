@@ -128,20 +128,47 @@ class ServerSideStore:
 
 
 class CacheStore(ServerSideStore):
-    """Profiles in Django's cache (Redis in production), kept as long as the cookie."""
+    """Profiles in Django's cache (Redis in production), kept as long as the cookie.
+
+    A cache that cannot be reached fails soft: a profile that cannot be read
+    is a fresh one, which is not written over the stored one (it may still
+    be there), and a write or delete that fails is logged and lost alone.
+    """
+
+    def __init__(self, for_users=False):
+        super().__init__(for_users)
+        self.unread = set()  # keys whose profile could not be read
 
     @property
     def cache(self):
         return caches[segments_settings.CACHE_ALIAS]
 
     def read(self, key):
-        return self.cache.get(CACHE_KEY.format(key=key))
+        cache = self.cache  # a cache alias that does not exist is an error, not a fault
+        try:
+            return cache.get(CACHE_KEY.format(key=key))
+        except Exception as error:
+            self.unread.add(key)
+            logger.warning("wagtail_segments could not read a profile from its cache: %r", error)
+            return None
 
     def write(self, key, data):
-        self.cache.set(CACHE_KEY.format(key=key), data, segments_settings.COOKIE_MAX_AGE)
+        if key in self.unread:
+            return
+        cache = self.cache
+        try:
+            cache.set(CACHE_KEY.format(key=key), data, segments_settings.COOKIE_MAX_AGE)
+        except Exception as error:
+            logger.warning("wagtail_segments lost a profile write to its cache: %r", error)
 
     def delete(self, key):
-        self.cache.delete(CACHE_KEY.format(key=key))
+        cache = self.cache
+        try:
+            cache.delete(CACHE_KEY.format(key=key))
+        except Exception as error:
+            logger.warning(
+                "wagtail_segments could not erase the profile of %s from its cache: %r", key, error
+            )
 
 
 class DatabaseStore(ServerSideStore):

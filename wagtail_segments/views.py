@@ -101,7 +101,8 @@ def track_event_view(request):
         return _error(400, str(error))
     if not state.trackable:
         return JsonResponse({"recorded": False})
-    if _rate_limited(state.profile):
+    # Only a stored profile's id can be counted against (and nothing is written for others).
+    if state.may_store and _rate_limited(state.profile):
         return _error(429, "Too many events; try again in a minute.")
     state.profile.track_event(name, count, timezone.now())
     state.events.append(name)

@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pages.context_processors.site_menu",
+                "pages.context_processors.consent",
             ],
         },
     },
@@ -102,6 +103,10 @@ STATIC_ROOT = SANDBOX_DIR / "static"
 STATIC_URL = "/static/"
 MEDIA_ROOT = SANDBOX_DIR / "media"
 MEDIA_URL = "/media/"
+
+# The demo asks for consent, as EU sites must: its banner (bank/static/js/consent.js) sets
+# this cookie to "1" (Accept) or "0" (Decline), and no profile is stored before a "1".
+WAGTAIL_SEGMENTS = {"CONSENT_COOKIE": "cookie_consent"}
 
 WAGTAIL_SITE_NAME = "Harbour Bank"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")

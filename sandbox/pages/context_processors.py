@@ -1,5 +1,7 @@
 from wagtail.models import Site
 
+from wagtail_segments.conf import segments_settings
+
 
 def site_menu(request):
     """The home page's children shown in menus, for the header navigation."""
@@ -11,3 +13,8 @@ def site_menu(request):
         return site.root_page.get_children().live().in_menu().specific()
 
     return {"site_menu": menu}
+
+
+def consent(request):
+    """The consent cookie the banner sets; without one, the site shows no banner."""
+    return {"consent_cookie": segments_settings.CONSENT_COOKIE}

@@ -2,7 +2,8 @@
 
 Each visitor is a real request sequence through Django (middleware, pages,
 personalised content, events), spread over the last days with time travel;
-the counts come from the package's own recorder.
+the counts come from the package's own recorder. Every simulated visitor has
+accepted the consent banner: those who decline count nothing.
 """
 
 import random
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.test import Client
 from django.utils import timezone
 
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.stats import recorder
 
 BROWSER_UA = (
@@ -59,6 +61,8 @@ class Command(BaseCommand):
 
     def visit(self, pages, goal, rng):
         client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+        if segments_settings.CONSENT_COOKIE:  # each clicked Accept in the consent banner
+            client.cookies[segments_settings.CONSENT_COOKIE] = "1"
         for path in pages:
             client.get(path)
         if rng.random() >= CONVERSION_RATE:
