@@ -107,15 +107,17 @@ def test_then_300_views_with_random_40_character_events(visitor, pages):
 
 # -- any sequence of requests through the middleware -----------------------------------------
 
-any_text = st.text(max_size=2 * MAX_TEXT_LENGTH)
-name = st.text(min_size=1, max_size=MAX_KEY_LENGTH)
+# What a profile can keep: databases refuse NUL and lone surrogates (tests/test_storable_text.py).
+storable = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+any_text = st.text(storable, max_size=2 * MAX_TEXT_LENGTH)
+name = st.text(storable, min_size=1, max_size=MAX_KEY_LENGTH)
 json_value = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=120),
-    st.lists(st.text(max_size=20), max_size=6),
+    st.text(storable, max_size=120),
+    st.lists(st.text(storable, max_size=20), max_size=6),
 )
 step = st.one_of(
     st.tuples(
@@ -128,7 +130,7 @@ step = st.one_of(
     st.tuples(st.just("attribute"), name, json_value),
     st.tuples(
         st.just("score"),
-        st.text(min_size=1, max_size=MAX_SLUG_LENGTH),
+        st.text(storable, min_size=1, max_size=MAX_SLUG_LENGTH),
         st.floats(-1000, 1000, allow_nan=False),
     ),
 )
@@ -181,7 +183,7 @@ def test_no_sequence_of_requests_makes_the_cookie_pass_1_kb(pages, steps):
 
 # -- any profile, however full: what no visitor can fill alone (slugs, sticky segments) -------
 
-slug = st.text(min_size=1, max_size=MAX_SLUG_LENGTH)
+slug = st.text(storable, min_size=1, max_size=MAX_SLUG_LENGTH)
 
 
 @PROPERTY
@@ -191,7 +193,7 @@ slug = st.text(min_size=1, max_size=MAX_SLUG_LENGTH)
     pages_viewed=st.lists(st.integers(1, MAX_PAGE_ID), max_size=40),
     scores=st.dictionaries(slug, st.floats(-1e5, 1e5, allow_nan=False), max_size=2 * MAX_SCORES),
     events=st.dictionaries(name, st.integers(1, 10**6), max_size=2 * MAX_EVENTS),
-    attributes=st.dictionaries(name, st.text(max_size=110), max_size=2 * MAX_ATTRIBUTES),
+    attributes=st.dictionaries(name, st.text(storable, max_size=110), max_size=2 * MAX_ATTRIBUTES),
     sticky=st.lists(slug, max_size=2 * MAX_STICKY),
 )
 def test_a_full_profile_signs_within_1_kb_and_loads(
