@@ -27,7 +27,7 @@ def test_an_editor_creates_a_segment_with_several_rules(admin_client):
     assert segment.rules.raw_data[1]["value"]["count"] == 3
     listing = admin_client.get(reverse("wagtail_segments_segments:list")).content.decode()
     assert "Campus students" in listing
-    assert "utm_campaign = “campus” and not page views ≥ 3" in listing
+    assert "utm_campaign is “campus” and not page views ≥ 3" in listing
 
 
 @pytest.mark.parametrize(
