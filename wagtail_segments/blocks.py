@@ -344,7 +344,14 @@ class PersonalisedBlock(blocks.StructBlock):
                 (
                     "variants",
                     VariantListBlock(
-                        VariantBlock(child_block), label=_("Variants"), collapsed=True
+                        VariantBlock(child_block),
+                        label=_("Variants"),
+                        help_text=_(
+                            "Each variant shows other content, or nothing, to the visitors of "
+                            "its segments. A new one starts as a copy of the default: change "
+                            "what differs."
+                        ),
+                        collapsed=True,
                     ),
                 ),
             ],
