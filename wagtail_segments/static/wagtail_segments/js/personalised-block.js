@@ -105,7 +105,6 @@
       target.appendChild(marker);
     }
     marker.className = "wsg-marker wsg-marker--" + result;
-    marker.dataset.comparison = result;
     marker.textContent = strings[result.toUpperCase()];
   }
 
