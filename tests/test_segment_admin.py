@@ -3,6 +3,7 @@
 import pytest
 from bs4 import BeautifulSoup
 from django.urls import reverse
+from wagtail.admin.telepath import JSContext
 from wagtail.models import ReferenceIndex
 
 from tests.factories import segment_form
@@ -208,6 +209,9 @@ def test_the_rule_chooser_groups_the_rules(db):
         dict(groups)["This site's rules"]
     )
     assert sum(len(names) for _, names in groups[:-1]) == len(registry.builtin) == 26
+    # The editor's script gets them so: the chooser shows one heading per group.
+    packed = JSContext().pack(registry.stream_block())
+    assert [str(heading) for heading, _ in packed["_args"][1]] == [h for h, _ in groups]
     # Rules nested in "any of" are offered the same way.
     nested = registry.get("any_of").fields[0][1]
     assert [heading for heading, _ in grouped_rules(nested)][:2] == [
