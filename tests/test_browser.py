@@ -210,7 +210,7 @@ def test_editor_uses_the_cockpit_after_the_campus_link(
     # The student segment is matched, with the rule and the visitor's value.
     students = cockpit.locator(".segments-list > li", has_text="College students")
     assert "✓ member" in students.inner_text()
-    assert "utm_campaign = “campus” — this visitor: campus" in students.inner_text()
+    assert "utm_campaign is “campus” — this visitor: campus" in students.inner_text()
     scores = cockpit.locator(".segments-scores")
     assert "Students" in scores.inner_text() and "10.0" in scores.inner_text()
     assert "campaign “campus”" in cockpit.locator(".segments-ledger").inner_text()

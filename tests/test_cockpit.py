@@ -59,7 +59,7 @@ def test_editors_get_the_cockpit_explaining_the_page(site, editor):
     assert COCKPIT in html
     assert "Why you see this page" in html
     assert "College students" in html and "✓ member" in html
-    assert "utm_campaign = “campus”" in html and "this visitor:" in html
+    assert "utm_campaign is “campus”" in html and "this visitor:" in html
     assert "campaign “campus”" in html  # the ledger says what moved the score
     assert 'data-segments-block="0"' in html  # the hero can be pointed out
     assert "variant 1 — member of College students" in html

@@ -16,7 +16,9 @@ from django.apps import apps
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
-from wagtail.blocks.list_block import ListValue
+from wagtail.admin.telepath import register
+from wagtail.blocks.list_block import ListBlockAdapter, ListValue
+from wagtail.blocks.struct_block import StructBlockAdapter
 
 from . import content
 
@@ -169,6 +171,13 @@ class MatchBlock(blocks.ChoiceBlock):
         return value if value in ("any", "all") else "any"
 
 
+def relabelled(block, label):
+    """A copy of ``block`` under another label (which its name in a struct block keeps)."""
+    block = copy.deepcopy(block)
+    block.label = block.meta.label = label
+    return block
+
+
 class VariantBlock(blocks.StructBlock):
     """One variant: the segments it is for, and its content (or "hide")."""
 
@@ -185,7 +194,8 @@ class VariantBlock(blocks.StructBlock):
                         help_text=_("...see nothing here instead of the content below."),
                     ),
                 ),
-                ("value", copy.deepcopy(child_block)),
+                # "value": the key of the public content format, whatever the label says.
+                ("value", relabelled(child_block, _("Content"))),
             ],
             **kwargs,
         )
@@ -200,15 +210,23 @@ class VariantBlock(blocks.StructBlock):
 
     class Meta:
         icon = "group"
+        label = _("Variant")
         label_format = _("For {segments}")
         collapsed = True
 
 
 class VariantListBlock(blocks.ListBlock):
-    """The variants, stored as a plain list of dicts (the public content format)."""
+    """The variants, stored as a plain list of dicts (the public content format).
+
+    A new personalised block has none (a variant left empty would block
+    publishing); in the editor a new variant starts as a copy of the default.
+    """
 
     def get_prep_value(self, value):
         return [item["value"] for item in super().get_prep_value(value)]
+
+    class Meta:
+        default = list  # a new list each time: no variants
 
 
 class VariantChild(ListValue.ListChild):
@@ -320,15 +338,20 @@ class PersonalisedBlock(blocks.StructBlock):
 
     def __init__(self, child_block, **kwargs):
         self.child_block = child_block
-        default = copy.deepcopy(child_block)
-        default.label = _("Default")
         super().__init__(
             [
-                ("default", default),
+                ("default", relabelled(child_block, _("Default"))),
                 (
                     "variants",
                     VariantListBlock(
-                        VariantBlock(child_block), label=_("Variants"), collapsed=True
+                        VariantBlock(child_block),
+                        label=_("Variants"),
+                        help_text=_(
+                            "Each variant shows other content, or nothing, to the visitors of "
+                            "its segments. A new one starts as a copy of the default: change "
+                            "what differs."
+                        ),
+                        collapsed=True,
                     ),
                 ),
             ],
@@ -413,6 +436,48 @@ class PersonalisedBlock(blocks.StructBlock):
     class Meta:
         icon = "group"
         form_layout = blocks.BlockGroup(["default", "variants"])
+
+
+EDITOR_MEDIA = forms.Media(
+    js=["wagtail_segments/js/personalised-block.js"],
+    css={"all": ["wagtail_segments/css/personalised-block.css"]},
+)
+
+
+class PersonalisedBlockAdapter(StructBlockAdapter):
+    """In the editor, the variants of a personalised block follow its default."""
+
+    js_constructor = "wagtail_segments.PersonalisedBlock"
+
+    @cached_property
+    def media(self):
+        return super().media + EDITOR_MEDIA
+
+
+class VariantListBlockAdapter(ListBlockAdapter):
+    """The variants in the editor: a new one starts as a copy of the default, each
+    header names its segments as they are ticked, and each field of a variant's
+    content says whether it differs from the default's."""
+
+    js_constructor = "wagtail_segments.VariantListBlock"
+
+    def js_args(self, block):
+        name, child_block, initial_child_state, meta = super().js_args(block)
+        meta["strings"] = {
+            "NO_SEGMENTS": _("For no segment yet"),
+            "SAME": _("Same as the default"),
+            "DIFFERS": _("Differs from the default"),
+            "BLANK": _("Blank, unlike the default"),
+        }
+        return [name, child_block, initial_child_state, meta]
+
+    @cached_property
+    def media(self):
+        return super().media + EDITOR_MEDIA
+
+
+register(PersonalisedBlockAdapter(), PersonalisedBlock)
+register(VariantListBlockAdapter(), VariantListBlock)
 
 
 class AudienceBlock(blocks.StructBlock):

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel
@@ -106,14 +107,20 @@ class Segment(index.Indexed, models.Model):
         return _("enabled")
 
     def rules_summary(self):
-        """The rules as one readable line, e.g. “utm_campaign = “campus” and not page views ≥ 3”."""
+        """The rules as one readable line, e.g. “utm_campaign is “campus” and not page views ≥ 3
+        (sticky for 30 days)”."""
         from .engine import describe_rules, in_sentence
 
         joiner = _(" and ") if self.match == self.MATCH_ALL else _(" or ")
         sentences = describe_rules(stored_rules(self.rules))
         if not sentences:
             return _("No rules: never matches")
-        return str(joiner).join([sentences[0], *map(in_sentence, sentences[1:])])
+        summary = str(joiner).join([sentences[0], *map(in_sentence, sentences[1:])])
+        if self.sticky_days:
+            days = self.sticky_days
+            sticky = ngettext("sticky for %(days)d day", "sticky for %(days)d days", days)
+            summary += f" ({sticky % {'days': days}})"
+        return summary
 
     rules_summary.short_description = _("Rules")
 

@@ -11,9 +11,11 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     ObjectList,
     TabbedInterface,
+    TitleFieldPanel,
 )
 from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
 from wagtail.admin.widgets import Button
+from wagtail.admin.widgets.slug import SlugInput
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
 
 from .models import Goal, Interest, Placement, Segment
@@ -26,6 +28,28 @@ from .portability_views import (
 from .reports import potential_label
 from .spreadsheets import EscapedCSVMixin
 from .tester import SegmentTesterViewSet
+
+
+class NamePanel(TitleFieldPanel):
+    """A name that fills in the slug as it is typed, as a page's title does.
+
+    Only while the object is new: content and rules refer to a saved one by its
+    slug, so renaming it must not change the slug.
+    """
+
+    def __init__(self, field_name="name", **kwargs):
+        kwargs.setdefault("placeholder", False)
+        kwargs.setdefault("classname", "")
+        super().__init__(field_name, **kwargs)
+
+    class BoundPanel(TitleFieldPanel.BoundPanel):
+        def get_should_apply(self):
+            return not (self.instance and self.instance.pk)
+
+
+def slug_panel():
+    # ASCII slugs: the models' SlugFields refuse others.
+    return FieldPanel("slug", widget=SlugInput(attrs={"data-w-slug-allow-unicode-value": False}))
 
 
 class SegmentIndexView(EscapedCSVMixin, IndexView):
@@ -111,7 +135,7 @@ class SegmentViewSet(SnippetViewSet):
             ObjectList(
                 [
                     MultiFieldPanel(
-                        [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")],
+                        [NamePanel(), slug_panel(), FieldPanel("description")],
                         heading=_("Segment"),
                     ),
                     FieldPanel("match"),
@@ -144,7 +168,7 @@ class InterestViewSet(SnippetViewSet):
     list_filter = ["group"]
     search_fields = ["name", "slug"]
     panels = [
-        FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
+        FieldRowPanel([NamePanel(), slug_panel()]),
         FieldPanel("group"),
         MultiFieldPanel(
             [

@@ -41,4 +41,4 @@ class CompanySizeRule(Rule):
         return company_size(context.request)
 
     def describe(self, value):
-        return f"company size ≥ {value.get('minimum')}"
+        return f"Company size ≥ {value.get('minimum')}"

@@ -10,11 +10,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
 # Seconds a rule has to answer on the request path. A project's rule that takes longer
 # counts as not matching; a rule slow too often is switched off (see ``engine.check_rule``).
 RULE_TIME_BUDGET = 0.05
+
+# The segment editor offers rules under these headings, in this order. A rule names its
+# group by key; a project's rule naming none, or one of its own (any text, shown as the
+# heading), comes after them.
+RULE_GROUPS = {
+    "visit": _("Visit and source"),
+    "device": _("Device and place"),
+    "behaviour": _("Behaviour"),
+    "interests": _("Interests"),
+    "people": _("People"),
+    "advanced": _("Advanced"),
+}
+OWN_RULES = _("This site's rules")
 
 
 @dataclass(slots=True)
@@ -40,13 +54,16 @@ class Rule:
 
     Subclasses set ``slug`` (the block name stored in ``Segment.rules``; never
     change it once content uses it), ``label``, ``icon``, ``fields`` (a list of
-    ``(name, block)`` pairs, stored as plain JSON) and implement ``matches``.
+    ``(name, block)`` pairs, stored as plain JSON) and implement ``matches``;
+    ``group`` places the rule in the editor's menu (a key of ``RULE_GROUPS``, or
+    a heading of the project's own).
     """
 
     slug = ""
     label = ""
     icon = "cog"
     help_text = ""
+    group = ""
     fields: list = []
 
     def matches(self, value, context) -> bool:
@@ -101,6 +118,20 @@ class Rule:
         return f"<Rule {self.slug}>"
 
 
+def group_heading(group):
+    """The heading the editor's menu shows a rule's ``group`` under."""
+    return RULE_GROUPS.get(group) or group or OWN_RULES
+
+
+def group_order(heading):
+    """Where a group's ``heading`` comes in the menu: the built-in groups, a project's, then
+    the project's rules that name no group."""
+    headings = list(RULE_GROUPS.values())
+    if heading in headings:
+        return headings.index(heading)
+    return len(headings) + (heading == OWN_RULES)
+
+
 def _readable(value):
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "–"
@@ -118,6 +149,7 @@ class RuleBlock(blocks.StructBlock):
             label=rule.label,
             icon=rule.icon,
             help_text=rule.help_text or None,
+            group=group_heading(rule.group),
             **kwargs,
         )
 

@@ -45,6 +45,32 @@ def compare(operator_name, left, right):
     return OPERATORS[operator_name][0](left, right)
 
 
+def symbol(operator_name):
+    return OPERATORS.get(operator_name, ("", "?"))[1]
+
+
+# -- summaries: "Language is de", "saving score ≥ 10", "Cookie tier is “gold”" -----------------
+# A summary names what is compared, then how: "is" for equality, an operator's symbol for
+# numbers; text the editor typed is in quotes, codes, slugs and numbers are not.
+
+
+def number(value):
+    """A number as a summary shows it: 10, not 10.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def quoted(text):
+    return f"“{text}”"
+
+
+def either(items):
+    """ "a", "a or b", "a, b or c"; "–" for none."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return items[0] if items else "–"
+    return f"{', '.join(items[:-1])} {_('or')} {items[-1]}"
+
+
 def check_operator(value, name="operator"):
     if value.get(name) not in OPERATORS:
         raise field_error(name, f"Choose one of {', '.join(OPERATORS)}.")
@@ -78,7 +104,7 @@ class CountRule(Rule):
 
     @staticmethod
     def comparison(value):
-        return f"{OPERATORS[value['operator']][1]} {value['count']}"
+        return f"{symbol(value.get('operator'))} {number(value.get('count'))}"
 
 
 @register
@@ -86,6 +112,7 @@ class PageviewsRule(CountRule):
     slug = "pageviews"
     label = _("Page views")
     icon = "doc-full"
+    group = "behaviour"
     help_text = _("The visitor's page views on this site, all visits together.")
 
     def count(self, value, context):
@@ -99,6 +126,7 @@ class AnyOfRule(Rule):
     slug = "any_of"
     label = _("Any of")
     icon = "list-ul"
+    group = "advanced"
     help_text = _("True when any of these rules is true.")
 
     @property
@@ -134,7 +162,11 @@ class AnyOfRule(Rule):
         return {slug for rule in value for slug in rule.rule.depends_on(rule.value)}
 
     def describe(self, value):
-        return f"{self.label}: {len(value.get('rules') or [])} rules"
+        from ..engine import describe_rules, in_sentence
+
+        rules = value.get("rules") if isinstance(value.get("rules"), list) else []
+        sentences = describe_rules([rule for rule in rules if isinstance(rule, dict)])
+        return f"{self.label}: {'; '.join(in_sentence(text) for text in sentences) or '–'}"
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -159,6 +191,7 @@ class TimeOfDayRule(Rule):
     slug = "time_of_day"
     label = _("Time of day")
     icon = "time"
+    group = "visit"
     help_text = _(
         "From start (included) to end (excluded), in the site's time zone; "
         "a start after the end spans midnight."
@@ -183,7 +216,7 @@ class TimeOfDayRule(Rule):
         return context.now.strftime("%H:%M")
 
     def describe(self, value):
-        return f"{self.label} {value.get('start')}–{value.get('end')}"
+        return f"{self.label} is {value.get('start')}–{value.get('end')}"
 
 
 DAYS = [
@@ -195,6 +228,9 @@ DAYS = [
     _("Saturday"),
     _("Sunday"),
 ]
+
+
+DAY_NUMBERS = {str(day) for day in range(7)}
 
 
 class DaysBlock(blocks.MultipleChoiceBlock):
@@ -215,6 +251,7 @@ class DayOfWeekRule(Rule):
     slug = "day_of_week"
     label = _("Day of the week")
     icon = "date"
+    group = "visit"
     fields = [("days", DaysBlock(default=[0, 1, 2, 3, 4], label=_("Days")))]
 
     def prepare(self, value):
@@ -233,10 +270,8 @@ class DayOfWeekRule(Rule):
         return str(DAYS[context.now.weekday()])
 
     def describe(self, value):
-        names = ", ".join(
-            str(DAYS[int(day)]) for day in value.get("days") or () if 0 <= int(day) < 7
-        )
-        return f"{self.label}: {names or '–'}"
+        days = {int(day) for day in value.get("days") or () if str(day) in DAY_NUMBERS}
+        return f"{self.label} is {either(DAYS[day] for day in sorted(days))}"
 
 
 def parse_moment(value, name):
@@ -253,6 +288,7 @@ class DateRangeRule(Rule):
     slug = "date_range"
     label = _("Date range")
     icon = "calendar"
+    group = "visit"
     help_text = _("Between two moments; leave one blank for an open range.")
     fields = [
         ("start", blocks.DateTimeBlock(required=False, label=_("From"))),
@@ -278,12 +314,25 @@ class DateRangeRule(Rule):
         return context.now.strftime("%Y-%m-%d %H:%M")
 
     def describe(self, value):
-        return f"{self.label} {value.get('start') or '…'} – {value.get('end') or '…'}"
+        start, end = moment_text(value.get("start")), moment_text(value.get("end"))
+        if start and end:
+            return f"Date is from {start} until {end}"
+        return f"Date is from {start}" if start else f"Date is until {end or '…'}"
+
+
+def moment_text(value):
+    """A stored moment as "2026-01-31 09:00"; what is not one, as it is."""
+    if value in (None, ""):
+        return ""
+    moment = value if isinstance(value, datetime) else parse_datetime(str(value))
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else str(value)
 
 
 # -- where the visit came from ---------------------------------------------------------------
 
 TEXT_MATCHES = [("contains", _("contains")), ("equals", _("equals")), ("regex", _("matches regex"))]
+# How a summary says each way of matching text.
+MATCH_WORDS = {"contains": "contains", "equals": "is", "domain": "domain is", "regex": "matches"}
 
 
 def compile_text_match(value, match_name="match", value_name="value", allowed=None):
@@ -324,6 +373,7 @@ class ReferrerRule(Rule):
     slug = "referrer"
     label = _("Referrer")
     icon = "link-external"
+    group = "visit"
     help_text = _("The other site that sent the visitor at the start of this visit.")
     fields = [
         (
@@ -354,7 +404,8 @@ class ReferrerRule(Rule):
         return context.visitor.referrer or None
 
     def describe(self, value):
-        return f"{self.label} {value.get('match')} “{value.get('value')}”"
+        how = MATCH_WORDS.get(value.get("match"), value.get("match"))
+        return f"{self.label} {how} {quoted(value.get('value'))}"
 
 
 UTM_CHOICES = [(name, name) for name in ("source", "medium", "campaign", "term", "content")]
@@ -365,6 +416,7 @@ class UtmRule(Rule):
     slug = "utm"
     label = _("UTM parameter")
     icon = "tag"
+    group = "visit"
     help_text = _("A UTM parameter of the link that started this visit (case-insensitive).")
     fields = [
         (
@@ -389,7 +441,7 @@ class UtmRule(Rule):
         return context.visitor.utm.get(value[0])
 
     def describe(self, value):
-        return f"utm_{value.get('parameter')} = “{value.get('value')}”"
+        return f"utm_{value.get('parameter')} is {quoted(value.get('value'))}"
 
 
 @register
@@ -397,6 +449,7 @@ class QueryParamRule(Rule):
     slug = "query_param"
     label = _("Query parameter")
     icon = "search"
+    group = "visit"
     help_text = _("The current address has this parameter (with this value, when given).")
     fields = [
         ("name", blocks.CharBlock(max_length=100, label=_("Name"))),
@@ -427,8 +480,8 @@ class QueryParamRule(Rule):
 
     def describe(self, value):
         if value.get("value"):
-            return f"?{value.get('name')}={value.get('value')}"
-        return f"?{value.get('name')} present"
+            return f"{self.label} {value.get('name')} is {quoted(value.get('value'))}"
+        return f"{self.label} {value.get('name')} is present"
 
 
 class PageIdChooserBlock(blocks.PageChooserBlock):
@@ -465,6 +518,7 @@ class LandingPageRule(PageRule):
     slug = "landing_page"
     label = _("Landing page")
     icon = "doc-empty-inverse"
+    group = "visit"
     help_text = _("The current visit started on this page.")
     fields = [PageRule.page_field]
 
@@ -478,7 +532,7 @@ class LandingPageRule(PageRule):
         return context.visitor.landing_page
 
     def describe(self, value):
-        return f"{self.label} {self.describe_page(value)}"
+        return f"{self.label} is {self.describe_page(value)}"
 
 
 # -- the visitor's history -------------------------------------------------------------------
@@ -489,6 +543,7 @@ class VisitedPageRule(PageRule, CountRule):
     slug = "visited_page"
     label = _("Visited page")
     icon = "doc-full-inverse"
+    group = "behaviour"
     help_text = _("How often the visitor viewed this page.")
     fields = [PageRule.page_field, *CountRule.fields]
 
@@ -500,7 +555,7 @@ class VisitedPageRule(PageRule, CountRule):
         return context.visitor.page_view_count(value["page"])
 
     def describe(self, value):
-        return f"views of {self.describe_page(value)} {self.comparison(value)}"
+        return f"Views of {self.describe_page(value)} {self.comparison(value)}"
 
 
 @register
@@ -508,6 +563,7 @@ class VisitCountRule(CountRule):
     slug = "visit_count"
     label = _("Visits")
     icon = "repeat"
+    group = "behaviour"
     help_text = _("Visits so far; a visit ends after 30 idle minutes (configurable).")
 
     def count(self, value, context):
@@ -519,6 +575,7 @@ class NewVisitorRule(Rule):
     slug = "new_visitor"
     label = _("New visitor")
     icon = "user"
+    group = "behaviour"
     help_text = _("The visitor is on their first visit.")
 
     def matches(self, value, context):
@@ -538,6 +595,7 @@ class DeviceRule(Rule):
     slug = "device"
     label = _("Device")
     icon = "mobile-alt"
+    group = "device"
     fields = [
         (
             "device_type",
@@ -557,7 +615,7 @@ class DeviceRule(Rule):
         return request_user_agent(context.request).device_type
 
     def describe(self, value):
-        return f"{self.label}: {value.get('device_type')}"
+        return f"{self.label} is {value.get('device_type')}"
 
 
 @register
@@ -565,6 +623,7 @@ class BrowserRule(Rule):
     slug = "browser"
     label = _("Browser")
     icon = "desktop"
+    group = "device"
     help_text = _(
         "Browser and operating system families contain these words "
         "(case-insensitive), e.g. “Firefox”, “iOS”; leave one blank for any."
@@ -589,6 +648,14 @@ class BrowserRule(Rule):
         agent = request_user_agent(context.request)
         return f"{agent.browser} on {agent.os}"
 
+    def describe(self, value):
+        family, os_family = value.get("family"), value.get("os")
+        if family and os_family:
+            return f"{self.label} is {quoted(family)} on {quoted(os_family)}"
+        if family:
+            return f"{self.label} is {quoted(family)}"
+        return f"Operating system is {quoted(os_family)}"
+
 
 def preferred_language(request):
     for code, _quality in parse_accept_lang_header(
@@ -604,6 +671,7 @@ class LanguageRule(Rule):
     slug = "language"
     label = _("Language")
     icon = "globe"
+    group = "device"
     help_text = _(
         "The browser's preferred language, e.g. “de” (matches de-DE and de-AT) or “pt-br”."
     )
@@ -626,12 +694,16 @@ class LanguageRule(Rule):
     def observed(self, value, context):
         return preferred_language(context.request) or None
 
+    def describe(self, value):
+        return f"{self.label} is {either(value.get('languages') or ())}"
+
 
 @register
 class CountryRule(Rule):
     slug = "country"
     label = _("Country")
     icon = "site"
+    group = "device"
     help_text = _("ISO codes such as GB, DE; read from the trusted country header or GeoIP2.")
     fields = [("countries", TextListBlock(label=_("Countries")))]
 
@@ -649,6 +721,9 @@ class CountryRule(Rule):
     def observed(self, value, context):
         return request_country(context.request) or None
 
+    def describe(self, value):
+        return f"{self.label} is {either(value.get('countries') or ())}"
+
 
 def request_user(request):
     user = getattr(request, "user", None)
@@ -660,6 +735,7 @@ class LoggedInRule(Rule):
     slug = "logged_in"
     label = _("Logged in")
     icon = "login"
+    group = "people"
 
     def matches(self, value, context):
         return request_user(context.request) is not None
@@ -683,6 +759,7 @@ class UserGroupRule(Rule):
     slug = "user_group"
     label = _("User group")
     icon = "group"
+    group = "people"
     help_text = _("The logged-in user belongs to any of these groups (names).")
     fields = [("groups", TextListBlock(label=_("Groups")))]
 
@@ -698,12 +775,16 @@ class UserGroupRule(Rule):
     def observed(self, value, context):
         return ", ".join(sorted(user_group_names(context.request))) or None
 
+    def describe(self, value):
+        return f"{self.label} is {either(map(quoted, value.get('groups') or ()))}"
+
 
 @register
 class CookieRule(Rule):
     slug = "cookie"
     label = _("Cookie")
     icon = "code"
+    group = "advanced"
     fields = [
         ("name", blocks.CharBlock(max_length=100, label=_("Name"))),
         (
@@ -735,8 +816,9 @@ class CookieRule(Rule):
 
     def describe(self, value):
         if value.get("match") == "present":
-            return f"{self.label} “{value.get('name')}” present"
-        return f"{self.label} “{value.get('name')}” {value.get('match')} “{value.get('value')}”"
+            return f"{self.label} {value.get('name')} is present"
+        how = MATCH_WORDS.get(value.get("match"), value.get("match"))
+        return f"{self.label} {value.get('name')} {how} {quoted(value.get('value'))}"
 
 
 # -- events, attributes, scores --------------------------------------------------------------
@@ -764,6 +846,7 @@ class AttributeRule(Rule):
     slug = "attribute"
     label = _("Attribute")
     icon = "form"
+    group = "advanced"
     help_text = _(
         "A visitor attribute set by the site (set_attribute); compared as numbers "
         "when both sides are numbers. A missing attribute never matches."
@@ -794,8 +877,7 @@ class AttributeRule(Rule):
         return context.visitor.attributes.get(value[0])
 
     def describe(self, value):
-        symbol = OPERATORS.get(value.get("operator"), ("", "?"))[1]
-        return f"{value.get('key')} {symbol} {value.get('value')}"
+        return f"{value.get('key')} {symbol(value.get('operator'))} {value.get('value')}"
 
 
 @register
@@ -803,6 +885,7 @@ class EventCountRule(CountRule):
     slug = "event_count"
     label = _("Event count")
     icon = "pick"
+    group = "behaviour"
     help_text = _("How often the visitor did something (track_event), ever or in the last days.")
     fields = [
         ("event", blocks.CharBlock(max_length=40, label=_("Event"))),
@@ -832,8 +915,9 @@ class EventCountRule(CountRule):
         return context.visitor.event_count(value["event"], value.get("within_days"))
 
     def describe(self, value):
-        when = f" in {value['within_days']} days" if value.get("within_days") else ""
-        return f"“{value.get('event')}” events{when} {self.comparison(value)}"
+        days = value.get("within_days")
+        when = f" in the last {days} days" if days else ""
+        return f"{quoted(value.get('event'))} events{when} {self.comparison(value)}"
 
 
 def known_interests():
@@ -852,6 +936,7 @@ class InterestScoreRule(Rule):
     slug = "interest_score"
     label = _("Interest score")
     icon = "pick"
+    group = "interests"
     help_text = _("The visitor's score for an interest, after decay.")
     fields = [
         ("interest", InterestChoiceBlock()),
@@ -874,8 +959,8 @@ class InterestScoreRule(Rule):
         return round(context.visitor.scores.get(value[0], 0), 1)
 
     def describe(self, value):
-        symbol = OPERATORS.get(value.get("operator"), ("", "?"))[1]
-        return f"{value.get('interest')} score {symbol} {value.get('score')}"
+        operator = symbol(value.get("operator"))
+        return f"{value.get('interest')} score {operator} {number(value.get('score'))}"
 
 
 @register
@@ -883,6 +968,7 @@ class TopInterestRule(Rule):
     slug = "top_interest"
     label = _("Top interest")
     icon = "crosshairs"
+    group = "interests"
     help_text = _(
         "The visitor's highest-scored interest (within a group when given), with at "
         "least the minimum score and a minimum lead over the runner-up."
@@ -933,11 +1019,11 @@ class TopInterestRule(Rule):
         return ", ".join(f"{slug} {score:.1f}" for score, slug in ranking[:2]) or None
 
     def describe(self, value):
-        text = f"top interest is {value.get('interest')}"
+        text = f"{self.label} is {value.get('interest')}"
         if value.get("min_score"):
-            text += f", score ≥ {value['min_score']}"
+            text += f", score ≥ {number(value['min_score'])}"
         if value.get("min_lead"):
-            text += f", lead ≥ {value['min_lead']}"
+            text += f", lead ≥ {number(value['min_lead'])}"
         return text
 
 
@@ -949,6 +1035,7 @@ class InSegmentRule(Rule):
     slug = "in_segment"
     label = _("In segment")
     icon = "group"
+    group = "advanced"
     help_text = _("The visitor is a member of another segment.")
     fields = [("segment", SegmentChoiceBlock())]
 
@@ -967,7 +1054,7 @@ class InSegmentRule(Rule):
         return context.segments.is_member(value)
 
     def describe(self, value):
-        return f"in segment “{value.get('segment')}”"
+        return f"{self.label} {value.get('segment')}"
 
 
 @register
@@ -975,6 +1062,7 @@ class RandomBucketRule(Rule):
     slug = "random_bucket"
     label = _("Random bucket")
     icon = "table"
+    group = "advanced"
     help_text = _(
         "A stable random share of visitors (for A/B tests): each visitor always "
         "lands in the same bucket of this segment."
@@ -996,7 +1084,7 @@ class RandomBucketRule(Rule):
         return context.visitor.percentile(context.segment.slug, "bucket")
 
     def describe(self, value):
-        return f"random {value.get('percent')} % of visitors"
+        return f"{self.label}: {number(value.get('percent'))} % of visitors"
 
 
 @register
@@ -1004,6 +1092,7 @@ class ManualRule(Rule):
     slug = "manual"
     label = _("Manual list")
     icon = "list-ul"
+    group = "people"
     help_text = _("The user or visitor is on this segment's imported member list.")
 
     def matches(self, value, context):
@@ -1015,3 +1104,6 @@ class ManualRule(Rule):
 
     def observed(self, value, context):
         return self.matches(value, context)
+
+    def describe(self, value):
+        return "On the segment's imported member list"

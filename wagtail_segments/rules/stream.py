@@ -19,6 +19,8 @@ from wagtail import blocks
 from wagtail.admin.telepath import register
 from wagtail.blocks.stream_block import StreamBlockAdapter
 
+from .base import group_order
+
 UNAVAILABLE = "unavailable_rule"  # the editor's block for them; no rule may take this slug
 
 
@@ -95,8 +97,9 @@ class RuleStreamBlock(blocks.StreamBlock):
         self.child_blocks[UNAVAILABLE] = unavailable_rule_form()
 
     def ordered_child_blocks(self):
-        """The blocks the editor offers: the registered rules."""
-        return [block for name, block in self.child_blocks.items() if name != UNAVAILABLE]
+        """The blocks the editor offers: the registered rules, group by group."""
+        offered = [block for name, block in self.child_blocks.items() if name != UNAVAILABLE]
+        return sorted(offered, key=lambda block: group_order(block.meta.group))
 
     def get_form_state(self, value):
         return [self._child_form_state(child) for child in value or ()]
