@@ -290,10 +290,10 @@ def test_each_variant_is_named_and_measured_against_its_own_holdout(counted, adm
     assert (students.baseline, students.rate, students.uplift) == (
         "default (holdout of College students)",
         30.0,
-        50.0,  # 30 % against 20 %
+        10.0,  # 30 % against 20 %: ten points
     )
     investors = rows["variant 2 for Investors <b>plus</b>"]
-    assert (investors.baseline, investors.uplift) == ("default", -25.0)  # 7.5 % against 10 %
+    assert (investors.baseline, investors.uplift) == ("default", -2.5)  # 7.5 % against 10 %
     for baseline in ("default", "default (holdout of College students)", "default (holdout)"):
         assert (rows[baseline].baseline, rows[baseline].uplift, rows[baseline].confidence) == (
             "",
@@ -373,7 +373,7 @@ def test_the_reports_show_the_numbers_and_the_exports_hold_them(counted, admin_c
     rows = {row.name: row for row in page.context["object_list"]}
     assert rows["Whole site"].members == 3
     assert rows["College students"].members == 1
-    assert '<svg class="segments-sparkline"' in page.content.decode()
+    assert '<svg class="segments-trend-bars"' in page.content.decode()
     exported = admin_client.get("/admin/personalisation/reports/segments/?export=csv")
     text = b"".join(exported.streaming_content).decode()
     table = list(csv.DictReader(io.StringIO(text)))

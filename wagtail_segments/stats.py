@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 DAY_SECONDS = 24 * 60 * 60
 MAX_SHOWN = 24  # variants remembered per visit, for attributing conversions
 ADMIN_PERMISSION = "wagtailadmin.access_admin"  # the site's editors: not counted by default
+SHARES_KEY = "wagtail_segments:potential"  # the reports' segment shares, forgotten on writes
 
 
 class Recorder:
@@ -130,7 +131,7 @@ class Recorder:
                     self.pending.update(taken)
                 return self._failed()
         rows = list(group(taken).items())
-        written = 0
+        written, shares_changed = 0, False
         for number, ((kind, lookup), amounts) in enumerate(rows):
             try:
                 write_row(kind, lookup, amounts)
@@ -145,9 +146,12 @@ class Recorder:
                     for (kind_left, lookup_left), amounts_left in rows[number:]:
                         for field, amount in amounts_left.items():
                             self.pending[((kind_left, *lookup_left), field)] += amount
+                forget_shares(shares_changed)
                 return self._failed(written)
             else:
                 written += len(amounts)
+                shares_changed = shares_changed or kind in ("site", "segment")
+        forget_shares(shares_changed)
         self.failing = False
         return written
 
@@ -178,6 +182,12 @@ class Recorder:
 
 recorder = Recorder()
 atexit.register(recorder.flush)
+
+
+def forget_shares(changed):
+    """The reports' cached segment shares are out of date once members or visitors are written."""
+    if changed:
+        _cache("delete", SHARES_KEY)
 
 
 def member_key(visitor_id, slug):
