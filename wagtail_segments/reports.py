@@ -27,6 +27,7 @@ from .spreadsheets import EscapedCSVMixin
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
+CHART_HEIGHT = 40  # the trend bars' drawing units; the stylesheet decides the size
 
 
 def period(request):
@@ -82,9 +83,6 @@ def trend_chart(values, dates, what, empty):
         first,
         last,
     )
-
-
-CHART_HEIGHT = 40  # the bars' drawing units; the page decides the size
 
 
 def short_date(day):
