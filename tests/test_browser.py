@@ -356,19 +356,31 @@ def test_editor_reads_the_reports_of_simulated_traffic(
         assert number(row["Page views"]) == views
         assert number(row["Goals reached"]) == goals.get(slug, 0)
 
-    # The trend: an inline SVG line per row, labelled with the row's total, drawn on screen.
-    charts = page.locator("table svg.segments-sparkline")
-    assert charts.count() == len(table)
-    for row, chart in zip(table, charts.all(), strict=True):
-        assert chart.is_visible()
-        box = chart.bounding_box()
-        assert box["width"] > 50 and box["height"] > 10
-        assert chart.get_attribute("aria-label") == f"Daily trend, {row['Members seen']} in all"
-    heights = {
-        point.split(",")[1]
-        for point in charts.first.locator("polyline").get_attribute("points").split()
-    }
-    assert len(heights) > 2, "the whole site's trend is flat: no daily data drawn"
+    # The trend: a bar per day, with its scale and dates, inside its cell; or, for a
+    # segment with no members seen, words that say so.
+    first, last = (f"{day.day} {day:%b}" for day in (since, timezone.localdate()))
+    cells = page.locator("table.listing tbody tr td:last-child")
+    drawn = 0
+    for row, cell in zip(table, cells.all(), strict=True):
+        if number(row["Members seen"]) == 0:
+            assert cell.inner_text().strip() == "No members seen in this period"
+            continue
+        chart = cell.locator("svg.segments-trend-bars")
+        box, room = chart.bounding_box(), cell.bounding_box()
+        assert box["width"] > 80 and box["height"] > 20
+        assert room["x"] <= box["x"] and box["x"] + box["width"] <= room["x"] + room["width"]
+        assert chart.get_attribute("aria-label").endswith(f"{row['Members seen']} in all")
+        assert cell.locator(".segments-trend-dates").inner_text().split() == [
+            *first.split(),
+            *last.split(),
+        ]
+        heights = [int(float(bar.get_attribute("height"))) for bar in chart.locator("rect").all()]
+        scale = cell.locator(".segments-trend-scale").inner_text().split()
+        assert scale == [str(max(int(title.split(": ")[1]) for title in bar_titles(chart))), "0"]
+        drawn += 1
+        if row["Segment"] == "Whole site":
+            assert len(set(heights)) > 2, "the whole site's trend is flat: no daily data drawn"
+    assert drawn >= 3  # the whole site, students, investors
     screenshot("segments-report")
 
     # The CSV behind the page's link holds the numbers on screen.
@@ -430,6 +442,11 @@ def test_editor_reads_the_reports_of_simulated_traffic(
     # Charts and all: the report pages fetch nothing from any other host.
     elsewhere = [url for url in requests if not url.startswith(live_server.url + "/")]
     assert len(requests) > 2 and not elsewhere, elsewhere
+
+
+def bar_titles(chart):
+    """The "date: value" titles of a trend chart's bars."""
+    return [title.text_content() for title in chart.locator("rect title").all()]
 
 
 def read_table(page):

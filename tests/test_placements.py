@@ -283,3 +283,47 @@ def test_each_personalised_block_shown_reports_an_impression(site):
         # A student, held out: default content, counted against the students' variant.
         (page_id, "offer", 2, True, ("students",)),
     ]
+
+
+# -- preview ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mode, heading",
+    [
+        ("", "Questions? Talk to us."),
+        ("segment:college-students", "Students get a £50 welcome bonus"),
+        ("segment:investors", "Free portfolio review"),
+    ],
+)
+def test_a_page_showing_a_placement_previews_as_each_of_its_segments(demo_site, mode, heading):
+    from pages.models import ProductPage
+
+    page = ProductPage.objects.get(slug="savings")  # the banner placement is for every product
+    assert dict(page.preview_modes) == {
+        "": "Default visitor",
+        "segment:college-students": "As “College students”",
+        "segment:investors": "As “Investors”",
+    }
+    response = page.make_preview_request(preview_mode=mode)
+    assert response.status_code == 200
+    html = response.content.decode()
+    banner = html.split('data-placement="banner"', 1)[1].split("</div>", 1)[0]
+    assert heading in banner
+
+
+def test_preview_modes_follow_the_placements_chosen_for_the_page(site):
+    from tests.testapp.models import EveryBlockPage
+
+    page = site["root"].add_child(instance=EveryBlockPage(title="Every", slug="every", body=[]))
+    assert [mode for mode, _ in page.preview_modes] == [""]
+    placement = Placement.objects.create(
+        name="Offer", slot="banner", content=[("banner", banner("Hello", investors="Hi"))]
+    )
+    PlacementPage.objects.create(placement=placement, page=page)
+    placement.save()  # the definitions follow the placement's pages
+    assert [mode for mode, _ in page.preview_modes] == ["", "segment:investors"]
+    assert [mode for mode, _ in site["savings"].preview_modes] == [""]  # not placed there
+    placement.enabled = False
+    placement.save()
+    assert [mode for mode, _ in page.preview_modes] == [""]

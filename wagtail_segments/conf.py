@@ -55,6 +55,8 @@ DEFAULTS = {
     "CACHE_MODE": "private",
     # Count members, page views, impressions and goal conversions (reports in the admin).
     "STATS": True,
+    # Count users who may use Wagtail's admin (the site's editors) when they browse the site.
+    "STATS_COUNT_EDITORS": False,
     # Each process writes its counts to the database this often, off the request path.
     "STATS_FLUSH_SECONDS": 10,
     # The prune_segment_stats command deletes daily stats older than this many days.

@@ -18,8 +18,8 @@ VIEW_AS_SALT = "wagtail_segments.view_as"
 VIEW_AS_MAX_AGE = 12 * 60 * 60
 
 
-def is_editor(request):
-    """Whether this request comes from a user allowed to view segments.
+def is_editor(request, permission=PERMISSION):
+    """Whether this request comes from a user with ``permission`` (by default: to view segments).
 
     A request without a session cookie is nobody's: answering costs no
     session lookup, so visitors' pages stay free of ``Vary: Cookie``. A
@@ -30,7 +30,7 @@ def is_editor(request):
         return False
     user = getattr(request, "user", None)
     try:
-        return bool(user is not None and user.is_authenticated and user.has_perm(PERMISSION))
+        return bool(user is not None and user.is_authenticated and user.has_perm(permission))
     except DatabaseError:
         log_once("editor-session", "wagtail_segments cannot read a session", exc_info=True)
         return False

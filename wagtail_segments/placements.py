@@ -17,10 +17,29 @@ def placements_for(state, slot, page):
     ]
 
 
-def render_placements(context, slot):
+def placement_stream_block():
     from .models import Placement
 
-    stream_block = Placement._meta.get_field("content").stream_block
+    return Placement._meta.get_field("content").stream_block
+
+
+def slugs_placed_on(page):
+    """The segment slugs the placements applying to ``page`` (in any slot) depend on."""
+    from .blocks import personalised_slugs
+    from .engine import load_definitions
+
+    stream_block = placement_stream_block()
+    slugs = set()
+    for placements in load_definitions().placements.values():
+        for placement in placements:
+            if placement.applies_to(page):
+                value = stream_block.to_python(placement.content)
+                slugs.update(personalised_slugs(stream_block, value))
+    return slugs
+
+
+def render_placements(context, slot):
+    stream_block = placement_stream_block()
     rendered = (
         stream_block.render(stream_block.to_python(content), context.flatten())
         for content in placements_for(state_from_context(context), slot, context.get("page"))

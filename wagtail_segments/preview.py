@@ -1,9 +1,15 @@
-"""Preview as a segment: one Wagtail preview mode per segment a page's content uses."""
+"""Preview as a segment: one Wagtail preview mode per segment a page's content uses.
+
+A page's content is its own personalised blocks and the placements that
+apply to it (chosen for the page or for its page type).
+"""
 
 from django.utils.translation import gettext_lazy as _
+from wagtail.models import Page
 
 from .blocks import slugs_used
 from .middleware import force_segments
+from .placements import slugs_placed_on
 from .streams import walk_instance
 
 SEGMENT_MODE_PREFIX = "segment:"
@@ -11,7 +17,10 @@ SEGMENT_MODE_PREFIX = "segment:"
 
 def segments_used_by(instance):
     """Slugs of the segments that personalised content on ``instance`` depends on."""
-    return slugs_used(walk_instance(instance))
+    slugs = slugs_used(walk_instance(instance))
+    if isinstance(instance, Page):
+        slugs |= slugs_placed_on(instance)
+    return slugs
 
 
 class PersonalisedPreviewMixin:

@@ -2,17 +2,20 @@
 
 Both are Wagtail ``ReportView``s (listing plus CSV and XLSX export) over the
 daily stats of the last 7, 30 or 90 days. Trends are drawn as inline SVG on
-the server: nothing is fetched from another site.
+the server, styled by the package's own stylesheet: nothing is fetched from
+another site.
 """
 
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from statistics import NormalDist
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views.reports import ReportView
@@ -24,6 +27,7 @@ from .spreadsheets import EscapedCSVMixin
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
+CHART_HEIGHT = 40  # the trend bars' drawing units; the stylesheet decides the size
 
 
 def period(request):
@@ -31,27 +35,58 @@ def period(request):
     return days if days in PERIODS else DEFAULT_PERIOD
 
 
-def sparkline(values, width=120, height=28):
-    """An inline SVG line of ``values`` (oldest first), labelled with its total."""
-    if not values:
-        return ""
-    top = max(values) or 1
-    step = width / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{index * step:.1f},{height - 2 - (value / top) * (height - 4):.1f}"
-        for index, value in enumerate(values)
+def trend_chart(values, dates, what, empty):
+    """Daily ``values`` over ``dates`` (oldest first) as bars, with their scale and dates.
+
+    ``what`` names the values ("Members per day"); ``empty`` is said instead
+    when every value is 0. The bars stretch to the cell's width; the labels
+    stay text, so they keep their size.
+    """
+    if not any(values):
+        return format_html('<p class="segments-trend-empty">{}</p>', empty)
+    top, first, last = max(values), short_date(dates[0]), short_date(dates[-1])
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="0.8" height="{}"><title>{}: {}</title></rect>',
+        (
+            (
+                f"{index + 0.1:g}",
+                f"{CHART_HEIGHT * (1 - value / top):.2f}",
+                f"{CHART_HEIGHT * value / top:.2f}",
+                short_date(day),
+                value,
+            )
+            for index, (day, value) in enumerate(zip(dates, values, strict=True))
+            if value
+        ),
     )
+    summary = _("%(what)s, %(first)s to %(last)s: at most %(top)s, %(total)s in all") % {
+        "what": what,
+        "first": first,
+        "last": last,
+        "top": top,
+        "total": sum(values),
+    }
     return format_html(
-        '<svg class="segments-sparkline" width="{}" height="{}" viewBox="0 0 {} {}" '
-        'role="img" aria-label="{}"><polyline fill="none" stroke="currentColor" '
-        'stroke-width="2" points="{}"/></svg>',
-        width,
-        height,
-        width,
-        height,
-        _("Daily trend, %(total)s in all") % {"total": sum(values)},
-        points,
+        '<figure class="segments-trend">'
+        '<span class="segments-trend-scale" aria-hidden="true"><span>{}</span><span>0</span></span>'
+        '<svg class="segments-trend-bars" viewBox="0 0 {} {}" preserveAspectRatio="none" '
+        'role="img" aria-label="{}">{}</svg>'
+        '<span class="segments-trend-dates" aria-hidden="true">'
+        "<span>{}</span><span>{}</span></span>"
+        "</figure>",
+        top,
+        len(values),
+        CHART_HEIGHT,
+        summary,
+        bars,
+        first,
+        last,
     )
+
+
+def short_date(day):
+    return date_format(day, "j M")
 
 
 def percent(part, whole):
@@ -75,39 +110,41 @@ class SegmentsReportMixin(EscapedCSVMixin):
     def days(self):
         return period(self.request)
 
-    @property
-    def since(self):
-        return timezone.localdate() - timedelta(days=self.days - 1)
-
     def dates(self):
-        return [self.since + timedelta(days=n) for n in range(self.days)]
+        return last_days(self.days)
+
+
+def last_days(days):
+    """The dates of the last ``days`` days, today last."""
+    today = timezone.localdate()
+    return [today - timedelta(days=n) for n in reversed(range(days))]
 
 
 # -- segments -----------------------------------------------------------------------------
 
-POTENTIAL_DAYS = 30
+POTENTIAL_DAYS = DEFAULT_PERIOD
 POTENTIAL_CACHE_SECONDS = 300
 
 
 def potential():
-    """Each segment's share (%) of the last 30 days' visitors, from the stats; cached briefly."""
+    """Each segment's "% of visitors" in the segments report of the last 30 days.
+
+    The report's own rows, cached briefly: the segment listing and each
+    variant's segment choices show it once per segment. The stats writer
+    forgets it when it writes new counts.
+    """
     from django.core.cache import caches
 
     from .conf import segments_settings
-    from .models import SegmentDay, SiteDay
+    from .stats import SHARES_KEY
 
     cache = caches[segments_settings.CACHE_ALIAS]
-    shares = cache.get("wagtail_segments:potential")
+    shares = cache.get(SHARES_KEY)
     if shares is None:
-        since = timezone.localdate() - timedelta(days=POTENTIAL_DAYS - 1)
-        visitors = SiteDay.objects.filter(day__gte=since).aggregate(n=Sum("visitors"))["n"] or 0
-        members = (
-            SegmentDay.objects.filter(day__gte=since)
-            .values_list("segment")
-            .annotate(n=Sum("members"))
-        )
-        shares = {slug: percent(count, visitors) for slug, count in members}
-        cache.set("wagtail_segments:potential", shares, POTENTIAL_CACHE_SECONDS)
+        dates = last_days(POTENTIAL_DAYS)
+        rows = segment_rows(dates[0], dates)[1:]  # not the whole site
+        shares = {row.slug: row.visitor_share for row in rows if row.members}
+        cache.set(SHARES_KEY, shares, POTENTIAL_CACHE_SECONDS)
     return shares
 
 
@@ -129,6 +166,7 @@ class SegmentRow:
     pageview_share: float
     trend: list = field(default_factory=list)
     conversions: int = 0  # goals reached by members (each goal once per visit)
+    dates: list = field(default_factory=list)  # of the trend
 
     @property
     def conversion_rate(self):
@@ -137,7 +175,13 @@ class SegmentRow:
 
     @property
     def trend_chart(self):
-        return sparkline(self.trend)
+        if not self.slug:
+            return trend_chart(
+                self.trend, self.dates, _("Visitors per day"), _("No visitors counted yet")
+            )
+        return trend_chart(
+            self.trend, self.dates, _("Members per day"), _("No members seen in this period")
+        )
 
 
 def segment_rows(since, dates):
@@ -167,6 +211,7 @@ def segment_rows(since, dates):
             100.0 if pageviews else 0.0,
             [site_daily.get(day, 0) for day in dates],
             conversions.get("", 0),
+            dates,
         )
     ]
     daily = {}
@@ -188,6 +233,7 @@ def segment_rows(since, dates):
                 percent(views, pageviews),
                 [days.get(day, (0, 0))[0] for day in dates],
                 conversions.get(segment.slug, 0),
+                dates,
             )
         )
     return rows
@@ -196,6 +242,7 @@ def segment_rows(since, dates):
 class SegmentsReportView(SegmentsReportMixin, ReportView):
     page_title = _("Segments")
     header_icon = "group"
+    template_name = "wagtail_segments/reports/report.html"
     results_template_name = "wagtail_segments/reports/results.html"
     index_url_name = "wagtail_segments_reports:segments"
     index_results_url_name = "wagtail_segments_reports:segments_results"
@@ -232,13 +279,48 @@ class SegmentsReportView(SegmentsReportMixin, ReportView):
     }
 
     def get_queryset(self):
-        return segment_rows(self.since, self.dates())
+        dates = self.dates()
+        return segment_rows(dates[0], dates)
 
     def get_filename(self):
         return f"segments-last-{self.days}-days"
 
 
 # -- variants -----------------------------------------------------------------------------
+
+
+MIN_IMPRESSIONS = 30  # on each side, before a variant is compared with its baseline
+Z_95 = NormalDist().inv_cdf(0.975)
+
+
+def wilson_interval(successes, trials, z=Z_95):
+    """Wilson's score interval of the proportion ``successes / trials``."""
+    p = successes / trials
+    spread = z * z / trials
+    centre = (p + spread / 2) / (1 + spread)
+    half = z * math.sqrt(p * (1 - p) / trials + spread / (4 * trials)) / (1 + spread)
+    return centre - half, centre + half
+
+
+def difference_interval(successes, trials, base_successes, base_trials, z=Z_95):
+    """Newcombe's interval (his method 10, from two Wilson intervals) of a difference of
+    proportions: sound with few conversions, or none, where the normal interval is not."""
+    p, q = successes / trials, base_successes / base_trials
+    low, high = wilson_interval(successes, trials, z)
+    base_low, base_high = wilson_interval(base_successes, base_trials, z)
+    difference = p - q
+    return (
+        difference - math.hypot(p - low, base_high - q),
+        difference + math.hypot(high - p, q - base_low),
+    )
+
+
+def points(value):
+    """A difference of rates as signed percentage points: "+4.2", "−1.0", "0.0"."""
+    shown = f"{abs(value):.1f}"
+    if shown == "0.0":
+        return shown
+    return ("+" if value > 0 else "−") + shown
 
 
 @dataclass
@@ -248,35 +330,89 @@ class VariantRow:
     variant: str
     impressions: int
     conversions: int
-    baseline_rate: float | None = None
     baseline: str = ""
-    confidence: str = ""
+    baseline_impressions: int = 0
+    baseline_conversions: int = 0
 
     @property
     def rate(self):
         return percent(self.conversions, self.impressions)
 
     @property
+    def baseline_rate(self):
+        return percent(self.baseline_conversions, self.baseline_impressions)
+
+    @property
+    def compared(self):
+        """Whether both sides have the impressions a comparison needs."""
+        return bool(self.baseline) and (
+            min(self.impressions, self.baseline_impressions) >= MIN_IMPRESSIONS
+        )
+
+    @property
+    def interval(self):
+        """The 95 % interval of the uplift in percentage points, or None."""
+        if not self.compared:
+            return None
+        low, high = difference_interval(
+            self.conversions,
+            self.impressions,
+            self.baseline_conversions,
+            self.baseline_impressions,
+        )
+        return round(100 * low, 1), round(100 * high, 1)
+
+    @property
     def uplift(self):
-        """Relative change of the conversion rate against the baseline, in % ("" if none)."""
-        if not self.baseline_rate:
+        """The conversion rate minus the baseline's, in percentage points ("" if not compared)."""
+        if not self.compared:
             return ""
-        return round(100 * (self.rate - self.baseline_rate) / self.baseline_rate, 1)
+        return round(
+            100 * self.conversions / self.impressions
+            - 100 * self.baseline_conversions / self.baseline_impressions,
+            1,
+        )
 
+    @property
+    def uplift_low(self):
+        return self.interval[0] if self.interval else ""
 
-def confidence(conversions, impressions, base_conversions, base_impressions):
-    """Two-proportion z-test of a variant against its baseline, in words."""
-    if min(impressions, base_impressions) < 30:
-        return _("too few impressions")
-    pooled = (conversions + base_conversions) / (impressions + base_impressions)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / impressions + 1 / base_impressions))
-    if spread == 0:
-        return _("no difference")
-    z = abs(conversions / impressions - base_conversions / base_impressions) / spread
-    p_value = math.erfc(z / math.sqrt(2))
-    if p_value < 0.05:
-        return _("significant (95 %)")
-    return _("not significant yet (p = %(p)s)") % {"p": f"{p_value:.2f}"}
+    @property
+    def uplift_high(self):
+        return self.interval[1] if self.interval else ""
+
+    @property
+    def uplift_shown(self):
+        """ "+10.0 points" over "95 %: +1.2 to +18.8", or "not enough data yet"."""
+        if not self.baseline:
+            return ""
+        if not self.compared:
+            return format_html(
+                '<span class="segments-uplift-wait">{}</span>', _("not enough data yet")
+            )
+        low, high = self.interval
+        return format_html(
+            '<span class="segments-uplift">{}</span> <span class="segments-interval">{}</span>',
+            _("%(uplift)s points") % {"uplift": points(self.uplift)},
+            _("95 %%: %(low)s to %(high)s") % {"low": points(low), "high": points(high)},
+        )
+
+    @property
+    def confidence(self):
+        """What the interval says: better, worse or not clear yet; or the data still missing."""
+        if not self.baseline:
+            return ""
+        if not self.compared:  # how far the smaller side is from a comparison
+            return _("%(have)s of %(need)s impressions needed") % {
+                "have": min(self.impressions, self.baseline_impressions),
+                "need": MIN_IMPRESSIONS,
+            }
+        low, high = self.interval
+        if low > 0:
+            return _("better (95 % confidence)")
+        if high < 0:
+            return _("worse (95 % confidence)")
+        return _("no clear difference yet")
 
 
 def variant_label(total, names):
@@ -341,13 +477,8 @@ def variant_rows(since):
             baseline = baseline_of(total, totals_of_block)
             if baseline is not None:
                 row.baseline = variant_label(baseline, names)
-                row.baseline_rate = percent(baseline["conversions"], baseline["impressions"])
-                row.confidence = confidence(
-                    total["conversions"],
-                    total["impressions"],
-                    baseline["conversions"],
-                    baseline["impressions"],
-                )
+                row.baseline_impressions = baseline["impressions"]
+                row.baseline_conversions = baseline["conversions"]
             rows.append(row)
     return rows
 
@@ -355,6 +486,7 @@ def variant_rows(since):
 class VariantsReportView(SegmentsReportMixin, ReportView):
     page_title = _("Personalised variants")
     header_icon = "doc-full"
+    template_name = "wagtail_segments/reports/report.html"
     results_template_name = "wagtail_segments/reports/results.html"
     index_url_name = "wagtail_segments_reports:variants"
     index_results_url_name = "wagtail_segments_reports:variants_results"
@@ -367,7 +499,7 @@ class VariantsReportView(SegmentsReportMixin, ReportView):
         NumberColumn("conversions", label=_("Conversions")),
         NumberColumn("rate", label=_("Rate (%)")),
         Column("baseline", label=_("Against")),
-        Column("uplift", label=_("Uplift (%)")),
+        Column("uplift_shown", label=_("Uplift")),
         Column("confidence", label=_("Confidence")),
     ]
     list_export = [
@@ -379,6 +511,8 @@ class VariantsReportView(SegmentsReportMixin, ReportView):
         "rate",
         "baseline",
         "uplift",
+        "uplift_low",
+        "uplift_high",
         "confidence",
     ]
     export_headings = {
@@ -389,12 +523,14 @@ class VariantsReportView(SegmentsReportMixin, ReportView):
         "conversions": _("Conversions"),
         "rate": _("Rate (%)"),
         "baseline": _("Against"),
-        "uplift": _("Uplift (%)"),
+        "uplift": _("Uplift (points)"),
+        "uplift_low": _("Uplift, 95 % low"),
+        "uplift_high": _("Uplift, 95 % high"),
         "confidence": _("Confidence"),
     }
 
     def get_queryset(self):
-        return variant_rows(self.since)
+        return variant_rows(self.dates()[0])
 
     def get_filename(self):
         return f"variants-last-{self.days}-days"

@@ -10,23 +10,30 @@ database write and totals stay exact with any number of workers. Counts a
 write could not store go back into memory for the next attempt.
 
 Per day it counts: visitors and page views of the site; members seen and
-their page views per segment (a visitor's segments are judged on their first
-page view of the day, and that day's page views count for those); the
-impressions of each personalised block's variants; and goal conversions,
-per segment and for the variants shown earlier in the same visit.
+their page views per segment; the impressions of each personalised block's
+variants; and goal conversions, per segment and for the variants shown
+earlier in the same visit. A member is counted on the first page view of the
+day that judges them a member, whenever in the day that is: counting judges
+no segment of its own, it takes the verdicts the request reached anyway (the
+segments its content asked about, what those depend on, the sticky ones).
+From then on that day's page views count for the segment.
 
-Whether a visitor was already counted today is the database's to know (a
-``VisitorDay`` row, written by the background thread, which counts the
-visitor only when it inserts the row); Django's cache shares the segments a
-visitor is counted in today and the variants shown in the visit between
-processes, so that a visitor's later page views need no query. When the
-cache forgets (a restart) or cannot be reached, page views, visitors and
-impressions are still counted exactly; a goal conversion, which the cache
-keeps to once a visit, is not. Bots, visitors who may not be tracked, and
-editors viewing the site as a segment count nothing.
+Whether a visitor, or a visitor's membership of a segment, was already
+counted today is the database's to know (a ``VisitorDay`` row, written by
+the background thread, which counts only when it inserts the row); Django's
+cache shares the segments a visitor is counted in today and the variants
+shown in the visit between processes, so that a visitor's later page views
+need no query. When the cache forgets (a restart) or cannot be reached,
+page views, visitors, members and impressions are still counted exactly; a
+goal conversion, which the cache keeps to once a visit, is not. Bots,
+visitors who may not be tracked, editors viewing the site as a segment and,
+unless ``STATS_COUNT_EDITORS`` says otherwise, users who may use Wagtail's
+admin count nothing.
 """
 
 import atexit
+import base64
+import hashlib
 import logging
 import os
 import threading
@@ -39,12 +46,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from .conf import segments_settings
+from .editors import is_editor
 from .engine import log_once
 
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 24 * 60 * 60
 MAX_SHOWN = 24  # variants remembered per visit, for attributing conversions
+ADMIN_PERMISSION = "wagtailadmin.access_admin"  # the site's editors: not counted by default
+SHARES_KEY = "wagtail_segments:potential"  # the reports' segment shares, forgotten on writes
 
 
 class Recorder:
@@ -53,7 +63,8 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.pending = Counter()
-        self.visitors = {}  # (day, visitor id) -> segments: visitors perhaps not counted yet
+        # (day, visitor id) -> [visitor perhaps not counted yet, segments perhaps not counted yet]
+        self.visitors = {}
         self.pruned_before = None  # the day before which VisitorDay rows were last deleted
         self.pid = None
         self.failing = False
@@ -70,10 +81,13 @@ class Recorder:
                 pending[counter] += amount
             self._start()
 
-    def add_visitor(self, day, visitor_id, segments):
-        """A visitor seen on ``day`` in ``segments``: counted unless the database knows them."""
+    def add_visitor(self, day, visitor_id, segments, visitor=True):
+        """A visitor (if ``visitor``) and their membership of ``segments`` seen on ``day``:
+        each counted unless the database knows it already."""
         with self.lock:
-            self.visitors.setdefault((day, visitor_id), tuple(segments))
+            seen = self.visitors.setdefault((day, visitor_id), [False, set()])
+            seen[0] = seen[0] or visitor
+            seen[1].update(segments)
             self._start()
 
     def _start(self):
@@ -96,22 +110,28 @@ class Recorder:
         """
         with self.lock:
             taken, self.pending = self.pending, Counter()
-            visitors, self.visitors = list(self.visitors.items()), {}
-        for number, ((day, visitor_id), segments) in enumerate(visitors):
+            visitors, self.visitors = self.visitors, {}
+        for (day, visitor_id), seen in visitors.items():
             try:
-                first_today = self.note_visitor(day, visitor_id)
+                if seen[0] and self.note_visitor(day, visitor_id):
+                    taken[(("site", day), "visitors")] += 1
+                seen[0] = False
+                while seen[1]:
+                    slug = next(iter(seen[1]))
+                    if self.note_visitor(day, member_key(visitor_id, slug)):
+                        taken[(("segment", slug, day), "members")] += 1
+                    seen[1].discard(slug)
             except Exception:
-                with self.lock:
-                    for key, segments_left in visitors[number:]:
-                        self.visitors.setdefault(key, segments_left)
+                with self.lock:  # what is left is noted next time, with what came since
+                    for key, (visitor, segments) in visitors.items():
+                        if visitor or segments:
+                            self.visitors.setdefault(key, [False, set()])
+                            self.visitors[key][0] |= visitor
+                            self.visitors[key][1] |= segments
                     self.pending.update(taken)
                 return self._failed()
-            if first_today:
-                taken[(("site", day), "visitors")] += 1
-                for slug in segments:
-                    taken[(("segment", slug, day), "members")] += 1
         rows = list(group(taken).items())
-        written = 0
+        written, shares_changed = 0, False
         for number, ((kind, lookup), amounts) in enumerate(rows):
             try:
                 write_row(kind, lookup, amounts)
@@ -126,9 +146,12 @@ class Recorder:
                     for (kind_left, lookup_left), amounts_left in rows[number:]:
                         for field, amount in amounts_left.items():
                             self.pending[((kind_left, *lookup_left), field)] += amount
+                forget_shares(shares_changed)
                 return self._failed(written)
             else:
                 written += len(amounts)
+                shares_changed = shares_changed or kind in ("site", "segment")
+        forget_shares(shares_changed)
         self.failing = False
         return written
 
@@ -139,7 +162,8 @@ class Recorder:
         return written
 
     def note_visitor(self, day, visitor_id):
-        """Write down that the visitor was counted on ``day``; False when they already were.
+        """Write down that the visitor (or a ``member_key``) was counted on ``day``; False
+        when it already was.
 
         Rows older than yesterday are deleted once a day: they answer nothing.
         """
@@ -158,6 +182,22 @@ class Recorder:
 
 recorder = Recorder()
 atexit.register(recorder.flush)
+
+
+def forget_shares(changed):
+    """The reports' cached segment shares are out of date once members or visitors are written."""
+    if changed:
+        _cache("delete", SHARES_KEY)
+
+
+def member_key(visitor_id, slug):
+    """The ``VisitorDay`` id of a visitor's membership of a segment.
+
+    A digest fits the column whatever the lengths; the leading "~" is no
+    character of a visitor id, so it never names a visitor.
+    """
+    digest = hashlib.sha256(f"{visitor_id}\n{slug}".encode()).digest()
+    return "~" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def group(taken):
@@ -222,21 +262,24 @@ def counts(state):
 def record(state, response):
     """Count this request's page view, impressions and goals once the response is sent.
 
-    The counting (judging every segment on a visitor's first page view of the
-    day, the cache round trips) runs when Django closes the response, after
-    the server has sent it: the page never waits for it. Sticky segments are
-    judged now, as a membership found while counting must reach the profile,
-    which leaves with the response.
+    The counting (the cache round trips) runs when Django closes the
+    response, after the server has sent it: the page never waits for it.
+    The segments the request judged the visitor a member of are taken now,
+    as the profile may still change; on a visitor's first page view of the
+    day here, sticky segments are judged too, as a membership found must
+    reach the profile, which leaves with the response.
     """
     if response.status_code >= 500 or not counts(state):
         return  # a page that failed was not served: nothing to count
     if state.page_id is None and not state.events:
         return
     day = timezone.localdate()
+    segments = state.segments
     if state.page_id is not None and day_key(state, day) not in _remembered:
-        for slug in state.segments.definitions.sticky:
-            state.segments.is_member(slug)
-    response._resource_closers.append(AfterResponse(state, day))
+        for slug in segments.definitions.sticky:
+            segments.is_member(slug)
+    members = frozenset(slug for slug in segments.judged if segments.is_member(slug))
+    response._resource_closers.append(AfterResponse(state, day, members))
 
 
 class AfterResponse:
@@ -246,24 +289,27 @@ class AfterResponse:
     keeps a copy that counts nothing: the counting belongs to this request.
     """
 
-    def __init__(self, state, day):
-        self.state, self.day = state, day
+    def __init__(self, state, day, members):
+        self.state, self.day, self.members = state, day, members
 
     def __reduce__(self):
-        return (type(self), (None, None))
+        return (type(self), (None, None, None))
 
     def __call__(self):
         if self.state is None:
             return
         try:
-            _record(self.state, self.day)
+            if segments_settings.STATS_COUNT_EDITORS or not is_editor(
+                self.state.request, ADMIN_PERMISSION
+            ):
+                _record(self.state, self.day, self.members)
         except Exception:  # the cache is away, say: the page was served all the same
             log_once("stats-record", "wagtail_segments could not count a request", exc_info=True)
 
 
-def _record(state, day):
+def _record(state, day, judged):
     profile = state.profile
-    members = todays_segments(state, day) if state.page_id is not None else None
+    members = todays_segments(state, day, judged) if state.page_id is not None else None
     if members is not None:
         recorder.add(("site", day), "pageviews")
         for slug in members:
@@ -296,7 +342,7 @@ def _record(state, day):
     for name in state.events:
         goals.update(definitions.event_goals.get(name, ()))
     for goal in goals:
-        convert(state, goal, day, members, shown_key)
+        convert(state, goal, day, members, judged, shown_key)
 
 
 class ProcessMemo(dict):
@@ -307,14 +353,14 @@ class ProcessMemo(dict):
         self.size = size
 
     def remember(self, key, value):
-        if len(self) >= self.size:
+        if key not in self and len(self) >= self.size:
             self.clear()
         self[key] = value
         return value
 
 
-# A visitor's segments of the day (they never change once counted), and the variants of
-# their visit known to be in the cache: a visitor's later page views need no round trip.
+# The segments a visitor is counted in today (they only grow), and the variants of their
+# visit known to be in the cache: a visitor's later page views need no round trip.
 _remembered = ProcessMemo()
 _shown_here = ProcessMemo()
 
@@ -323,13 +369,25 @@ def day_key(state, day):
     return f"wagtail_segments:stats:day:{day.isoformat()}:{state.profile.visitor_id}"
 
 
-def todays_segments(state, day):
-    """The segments this visitor is counted in today; counts the visitor on their first view."""
+def todays_segments(state, day, judged):
+    """The segments this visitor is counted in today, after counting those of ``judged``.
+
+    ``judged``: the segments this request judged them a member of. Those not
+    counted yet today are handed to the recorder, with the visitor when no
+    entry of theirs says they were counted today (the database decides).
+    """
     key = day_key(state, day)
-    members = _remembered.get(key)
-    if members is None:
-        members = _remembered.remember(key, _todays_segments(state, day, key))
-    return members
+    counted = _remembered.get(key)
+    if counted is None and not is_first_view(state):  # a first view: nothing to read
+        cached = _cache("get", key)
+        counted = None if cached is None else frozenset(cached)
+    if counted is not None and counted >= judged:
+        return _remembered.remember(key, counted)
+    new = judged - counted if counted is not None else judged
+    recorder.add_visitor(day, state.profile.visitor_id, new, visitor=counted is None)
+    counted = new | (counted or frozenset())
+    _cache("set", key, counted, 2 * DAY_SECONDS)
+    return _remembered.remember(key, counted)
 
 
 def is_first_view(state):
@@ -337,27 +395,14 @@ def is_first_view(state):
     return state.profile.pageviews <= 1
 
 
-def _todays_segments(state, day, key):
-    members = None if is_first_view(state) else _cache("get", key)
-    if members is not None:
-        return members
-    members = state.segments.slugs()  # judges every segment, once per visitor per day
-    if _cache("add", key, members, 2 * DAY_SECONDS) is False:
-        # Another request of this visitor got there first (and counts the visitor).
-        return _cache("get", key) or members
-    # Added, or the cache is away: the database tells whether the visitor is counted yet.
-    recorder.add_visitor(day, state.profile.visitor_id, members)
-    return members
-
-
-def convert(state, goal, day, members, shown_key):
+def convert(state, goal, day, members, judged, shown_key):
     """Count a goal reached, once per visit, for the visitor's segments and shown variants."""
     profile = state.profile
     once = f"wagtail_segments:stats:goal:{profile.visitor_id}:{profile.visits}:{goal}"
     if not _cache("add", once, 1, DAY_SECONDS):
         return  # reached already in this visit, or the cache cannot tell
     if members is None:
-        members = todays_segments(state, day)
+        members = todays_segments(state, day, judged)
     for slug in ["", *members]:
         recorder.add(("goal", goal, slug, day), "conversions")
     for shown in _cache("get", shown_key) or ():

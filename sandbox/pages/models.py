@@ -45,7 +45,7 @@ class ProductPageTag(TaggedItemBase):
     )
 
 
-class ProductPage(InterestPointsMixin, Page):
+class ProductPage(PersonalisedPreviewMixin, InterestPointsMixin, Page):
     summary = models.CharField(max_length=250, blank=True)
     headline_rate = models.CharField(
         max_length=40, blank=True, help_text="For example “4.10% AER variable”."
