@@ -152,7 +152,8 @@ def test_segment_keyed_responses_say_what_they_vary_on(offer_page):
 )
 def test_pages_without_personalised_content_keep_their_headers(offer_page):
     caches[PAGE_CACHE].clear()
-    offer_page.get_parent().add_child(instance=PlainPage(title="About", slug="about"))
+    # A page whose content asks about no segment (PlainPage lists the visitor's).
+    offer_page.get_parent().add_child(instance=PersonalisedPage(title="About", slug="about"))
     visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
     # The first view sets the visitor id cookie: that response is the visitor's alone.
     first = visitor.get("/about/")
@@ -164,6 +165,71 @@ def test_pages_without_personalised_content_keep_their_headers(offer_page):
     assert SEGMENTS_HEADER not in response.get("Vary", "")
     assert "Cookie" not in response.get("Vary", "")
     assert "private" not in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("mode", ["private", "segments"])
+def test_a_template_listing_the_visitors_segments_depends_on_all_of_them(offer_page, mode):
+    offer_page.get_parent().add_child(instance=PlainPage(title="About", slug="about"))
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="FR")
+    config = {"CACHE_MODE": mode, "PROFILE_STORE": "cache", "COUNTRY_HEADER": "CF-IPCountry"}
+    with override_settings(WAGTAIL_SEGMENTS=config):
+        visitor.get("/about/")  # sets the visitor's cookies
+        response = visitor.get("/about/")
+    assert "[fr]" in response.content.decode()
+    if mode == "private":
+        assert "private" in response["Cache-Control"]
+    else:  # keyed on every segment, since any of them could change the list
+        assert SEGMENTS_HEADER in response["Vary"]
+
+
+def test_asking_in_code_or_templates_counts_as_asking(offer_page, rf):
+    from wagtail_segments import api
+    from wagtail_segments.middleware import attach_state
+
+    def segments_after(ask):
+        request = rf.get("/", HTTP_USER_AGENT=BROWSER_UA)
+        state = attach_state(request)
+        ask(request)
+        return state.segments.asked
+
+    assert segments_after(lambda request: "fr" in request.segments) == {"fr"}
+    assert segments_after(lambda request: api.in_segment(request, "de")) == {"de"}
+    everyone = {country.lower() for country in COUNTRIES}
+    assert segments_after(lambda request: list(request.segments)) == everyone
+    assert segments_after(lambda request: api.get_segments(request)) == everyone
+    assert segments_after(lambda request: request.segments.slugs()) == everyone
+
+
+@override_settings(WAGTAIL_SEGMENTS={"CACHE_MODE": "segments", "PROFILE_STORE": "cache"})
+def test_an_editors_page_is_never_for_a_shared_cache(offer_page, client, django_user_model):
+    from wagtail_segments.editors import VIEW_AS_COOKIE
+
+    editor = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
+    client.force_login(editor)
+    client.defaults["HTTP_USER_AGENT"] = BROWSER_UA
+    client.post("/personalisation/view-as/", {"segment": "fr", "next": "/offers/"})
+    assert VIEW_AS_COOKIE in client.cookies
+    for _ in range(2):  # the second view sets no cookie: private all the same
+        response = client.get("/offers/")
+        assert "offer-for-fr" in response.content.decode()
+        assert "private" in response["Cache-Control"]
+
+
+@override_settings(
+    WAGTAIL_SEGMENTS={
+        "CACHE_MODE": "segments",
+        "PROFILE_STORE": "cache",
+        "CONSENT_COOKIE": "consent",
+        "COUNTRY_HEADER": "CF-IPCountry",
+    }
+)
+def test_the_segment_key_cookie_waits_for_consent(offer_page):
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_CF_IPCOUNTRY="FR")
+    response = visitor.get("/offers/")
+    assert "offer-for-fr" in response.content.decode()  # request-time rules still work
+    assert not response.cookies
+    visitor.cookies["consent"] = "1"
+    assert "wagtail_segments_key" in visitor.get("/offers/").cookies
 
 
 # -- fragments --------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def _state(request):
 
 def in_segment(request, slug):
     """Whether the visitor is in the segment ``slug`` right now."""
-    return _state(request).segments.is_member(slug)
+    return slug in _state(request).segments
 
 
 def get_segments(request):

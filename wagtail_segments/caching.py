@@ -112,7 +112,9 @@ def after_view(request, response, state, sets_cookie):
         used_everywhere = used_everywhere | slugs
         cache.set(USED_EVERYWHERE_KEY, used_everywhere, None)
     cookie_key = segments_key(segments, used_everywhere)
-    if request.COOKIES.get(key_cookie_name()) != cookie_key:
+    # The key names the visitor's segments: a cookie for personalisation, so it waits
+    # for consent like the profile (a visitor without one is keyed by nothing).
+    if state.may_store and request.COOKIES.get(key_cookie_name()) != cookie_key:
         set_cookie(
             request, response, key_cookie_name(), cookie_key, segments_settings.COOKIE_MAX_AGE
         )

@@ -388,17 +388,19 @@ class SegmentSet:
             self._definitions = load_definitions()
         return self._definitions
 
+    # ``in``, iterating and ``slugs()`` are how templates and views ask: what they
+    # answer may be in the response, so the caching layer counts those slugs as asked.
+
     def __contains__(self, slug):
+        self.asked.add(slug)
         return self.is_member(slug)
 
     def __iter__(self):
-        return (
-            segment.as_model()
-            for slug, segment in self.definitions.segments.items()
-            if self.is_member(slug)
-        )
+        return (segment.as_model() for segment in map(self.definitions.segments.get, self.slugs()))
 
     def slugs(self):
+        """The slugs of the visitor's segments, highest priority first."""
+        self.asked.update(self.definitions.segments)
         return [slug for slug in self.definitions.segments if self.is_member(slug)]
 
     def is_targeted(self, slug):

@@ -115,6 +115,10 @@ class VisitorState:
         if changed and self.may_store and not self.placeholders:
             self.store.save(self.request, response, self.profile)
             self.profile.changed = False
+        if self.__dict__.get("is_editor") or self.__dict__.get("viewing_as") is not None:
+            # The userbar's cockpit, "view as": an editor's page is theirs alone.
+            caching.mark_private(response)
+            return
         if not self.personalised:
             return
         if self.cache_mode == "segments":
