@@ -135,6 +135,9 @@ def browser_page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, user_agent=BROWSER_UA)
     page = context.new_page()
     yield page
+    # Leave the page first: its scripts (the preview panel's polling) stop sending
+    # requests, which would hold the live server's database while the test's is flushed.
+    page.goto("about:blank")
     context.close()
 
 
