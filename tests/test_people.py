@@ -19,6 +19,7 @@ from tests.factories import BROWSER_UA, make_site_with_pages
 from wagtail_segments import engine
 from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
 from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.spreadsheets import unescape_cell
 from wagtail_segments.stores import DatabaseStore
 
 pytestmark = pytest.mark.django_db
@@ -261,6 +262,52 @@ def test_the_segment_listing_links_to_its_members(site, admin_client):
     assert f"{PEOPLE}members/campus/" in html
     assert admin_client.get(f"{PEOPLE}members/{segment.slug}/").status_code == 200
     assert admin_client.get(f"{PEOPLE}members/no-such-segment/").status_code == 404
+
+
+# -- the nightly export ----------------------------------------------------------------------
+
+
+def test_the_export_command_writes_the_members_of_chosen_segments(
+    site, admin_client, django_user_model, tmp_path
+):
+    from django.core.management import call_command
+
+    user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
+    with override_settings(WAGTAIL_SEGMENTS=STORES):
+        browser().get("/savings/?utm_campaign=campus")
+        browser().get("/investing/?utm_campaign=isa")
+        browser(user).get("/savings/?utm_campaign=campus")
+        output = tmp_path / "members.csv"
+        call_command("export_segment_members", "campus", "customers", "-o", str(output))
+        screen = {
+            slug: {p.visitor_id for p in listed(admin_client.get(f"{PEOPLE}members/{slug}/"))}
+            for slug in ("campus", "customers")
+        }
+    rows = list(csv.DictReader(output.open(encoding="utf-8")))
+    assert {slug: {r["visitor_id"] for r in rows if r["segment"] == slug} for slug in screen} == {
+        slug: {unescape_cell(v) for v in ids} for slug, ids in screen.items()
+    }
+    assert [(r["segment"], r["username"], r["user_id"]) for r in rows if r["username"]] == [
+        ("campus", "sam", str(user.pk)),
+        ("customers", "sam", str(user.pk)),
+    ]
+    logged = ModelLogEntry.objects.filter(action="wagtail_segments.export_people")
+    assert sorted((e.label, e.data["rows"], e.user_id) for e in logged) == [
+        ("Campus", 2, None),
+        ("Customers", 1, None),
+    ]
+
+
+def test_the_export_command_says_what_is_wrong(site):
+    from django.core.management import CommandError, call_command
+
+    with override_settings(WAGTAIL_SEGMENTS=STORES):
+        with pytest.raises(CommandError, match="by slug, or give --all"):
+            call_command("export_segment_members")
+        with pytest.raises(CommandError, match="No segment with the slug.*: ghosts"):
+            call_command("export_segment_members", "campus", "ghosts")
+    with pytest.raises(CommandError, match="nobody can be listed"):
+        call_command("export_segment_members", "--all")
 
 
 # -- permissions ---------------------------------------------------------------------------

@@ -247,7 +247,8 @@ class PeopleView(PeopleAccessMixin, EscapedCSVMixin, ReportView):
         return context
 
     def as_spreadsheet(self, queryset, spreadsheet_format):
-        log_export(self.request, self.segment, spreadsheet_format, len(queryset))
+        filters = {key: value for key, value in self.request.GET.items() if key != "export"}
+        log_export(self.request.user, self.segment, spreadsheet_format, len(queryset), filters)
         return super().as_spreadsheet(queryset, spreadsheet_format)
 
     def preprocess_field_value(self, field, value, export_format):
@@ -300,17 +301,20 @@ class MembersView(PeopleView):
         return members
 
 
-def log_export(request, segment, spreadsheet_format, rows):
-    """Record an export of people in Wagtail's audit log: on the segment, else on the user."""
+def log_export(user, segment, spreadsheet_format, rows, filters=None):
+    """Record an export of people in Wagtail's audit log: on the segment, else on the user.
+
+    ``user`` is None for the ``export_segment_members`` command.
+    """
     log(
-        segment or request.user,
+        segment or user,
         EXPORT_ACTION,
-        user=request.user,
+        user=user,
         data={
             "format": spreadsheet_format,
             "rows": rows,
             "segment": segment.slug if segment else "",
-            "filters": {k: v for k, v in request.GET.items() if k != "export"},
+            "filters": filters or {},
         },
     )
 
