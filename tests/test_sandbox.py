@@ -120,3 +120,19 @@ def test_load_demo_keeps_the_editors_work(demo_site):
     assert NewsIndexPage.objects.get().title == "Press"
     assert Segment.objects.filter(slug="small-cart").exists()
     assert "http://0.0.0.0:8123/admin/" in out.getvalue()
+
+
+def test_the_demo_customers_are_people_with_their_segments(demo_site, admin_client):
+    from pages.management.commands.load_demo import Command
+
+    from wagtail_segments.models import StoredProfile
+
+    Command().load_customers()
+    Command().load_customers()  # again: nothing new
+    assert StoredProfile.objects.count() == 2
+    people = admin_client.get("/admin/personalisation/people/").context["paginator"].object_list
+    segments = {person.name: set(person.members_of) for person in people}
+    assert segments == {
+        "Sam Okafor": {"college-students", "checking-prospects"},
+        "Ivy Marsh": {"investors", "checking-prospects"},
+    }

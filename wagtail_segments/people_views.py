@@ -10,6 +10,7 @@ filters the list.
 from datetime import datetime, time, timedelta
 
 import django_filters
+from django import forms
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -85,7 +86,11 @@ def segment_choices():
 
 class PeopleFilterSet(WagtailFilterSet):
     interest = django_filters.ChoiceFilter(
-        label=_("Has points in"), choices=interest_choices, method="filter_interest"
+        label=_("Has points in"),
+        choices=interest_choices,
+        method="filter_interest",
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
     )
     last_seen = django_filters.DateFromToRangeFilter(
         label=_("Last seen"), widget=DateRangePickerWidget, method="filter_last_seen"
@@ -113,7 +118,11 @@ def day_start(day, later=0):
 
 class SegmentFilterSet(PeopleFilterSet):
     segment = django_filters.ChoiceFilter(
-        label=_("Member of"), choices=segment_choices, method="judged_by_the_view"
+        label=_("Member of"),
+        choices=segment_choices,
+        method="judged_by_the_view",
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
     )
 
     def judged_by_the_view(self, queryset, name, value):

@@ -108,3 +108,7 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # the demo runs offline
+
+# A logged-in customer's profile lives in the database under their account, so it follows
+# them across devices and the admin's People screens list them (visitors keep the cookie).
+WAGTAIL_SEGMENTS = {"USER_PROFILE_STORE": "database"}
