@@ -69,6 +69,12 @@ def browser(**headers):
     return Client(**{"HTTP_USER_AGENT": BROWSER_UA, **headers})
 
 
+def state_of(request):
+    from wagtail_segments.middleware import visitor_state
+
+    return visitor_state(request)
+
+
 def visitor_id():
     return VisitorProfile.from_data(StoredProfile.objects.get().data).visitor_id
 
@@ -81,13 +87,14 @@ def pageviews(operator, count):
     return [("pageviews", {"operator": operator, "count": count})]
 
 
-def test_entering_and_leaving_are_sent_once_each(site, changes):
+@pytest.mark.parametrize("store", ["database", "cache"])
+def test_entering_and_leaving_are_sent_once_each(site, changes, store):
     segment("newcomers", pageviews("lt", 2))
     segment("regulars", pageviews("gte", 2))
     visitor = browser()
-    with override_settings(WAGTAIL_SEGMENTS=DATABASE):
-        visitor.get("/savings/")
-        me = visitor_id()
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": store}):
+        response = visitor.get("/savings/")
+        me = response.wsgi_request.visitor.visitor_id
         assert changes == [("entered", "newcomers", me, None, False)]
         visitor.get("/students/")
         assert changes[1:] == [
@@ -95,9 +102,9 @@ def test_entering_and_leaving_are_sent_once_each(site, changes):
             ("entered", "regulars", me, None, False),
         ]
         visitor.get("/savings/")
-        visitor.get("/personalisation/segments/")
+        request = visitor.get("/personalisation/segments/").wsgi_request
+        stored = state_of(request).store.load(request)
     assert len(changes) == 3
-    stored = VisitorProfile.from_data(StoredProfile.objects.get().data)
     assert list(stored.memberships) == ["regulars"]
 
 

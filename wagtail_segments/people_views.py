@@ -37,11 +37,14 @@ from .conf import segments_settings
 from .models import Interest, Segment, StoredProfile
 from .people import (
     BATCH,
+    USER_PREFIX,
+    Person,
     listable,
     people,
     person,
     user_key,
     user_profiles_kept,
+    users_by_pk,
     without_ips,
 )
 from .profile import unix
@@ -352,15 +355,20 @@ class PersonView(PeopleAccessMixin, WagtailAdminTemplateMixin, TemplateView):
     template_name = "wagtail_segments/people/person.html"
     header_icon = "user"
 
-    @cached_property
-    def person(self):
-        found = person(self.kwargs["key"], host=self.request.get_host())
-        if found is None:
+    def get(self, request, *args, **kwargs):
+        self.person = person(kwargs["key"], host=request.get_host())
+        if self.person is not None:
+            return super().get(request, *args, **kwargs)
+        # A user the user admin links to may have no profile yet: say so, in the admin.
+        user = users_by_pk([kwargs["key"]]).get(kwargs["key"][len(USER_PREFIX) :])
+        if user is None:
             raise Http404(gettext("No profile is kept under this key."))
-        return found
+        self.template_name = "wagtail_segments/people/no_profile.html"
+        self.person = Person(key=kwargs["key"], profile=None, user=user)
+        return self.render_to_response(self.get_context_data(person=self.person), status=404)
 
     def get_page_title(self):
-        return self.person.label
+        return self.person.name or self.person.visitor_id
 
     def get_breadcrumbs_items(self):
         return [
@@ -371,6 +379,8 @@ class PersonView(PeopleAccessMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         someone = self.person
+        if someone.profile is None:
+            return super().get_context_data(**kwargs)
         profile, segments = someone.profile, someone.segments
         logged = visits(profile)
         titles = dict(
