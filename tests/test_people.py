@@ -260,6 +260,9 @@ def test_the_user_admin_links_each_user_to_their_profile(site, admin_client, dja
 
 def test_the_segment_listing_links_to_its_members(site, admin_client):
     segment = Segment.objects.get(slug="campus")
+    with override_settings(WAGTAIL_SEGMENTS={}):  # nobody can be listed: no link
+        html = admin_client.get("/admin/personalisation/segments/").content.decode()
+        assert f"{PEOPLE}members/campus/" not in html
     html = admin_client.get("/admin/personalisation/segments/").content.decode()
     assert f"{PEOPLE}members/campus/" in html
     assert admin_client.get(f"{PEOPLE}members/{segment.slug}/").status_code == 200

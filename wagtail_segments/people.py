@@ -57,6 +57,7 @@ class Person:
     user: object = None
     updated_at: datetime | None = None
     segments: object = None  # a ``SegmentSet``, set by ``people()``
+    held_out: bool = False  # in the holdout of the segment a members list is about
 
     @property
     def user_pk(self):
@@ -179,11 +180,6 @@ def person(key, now=None, host=None):
     if profile is None:
         return None
     return judged_person(key, profile, users_by_pk([key]), updated_at, now, host)
-
-
-def members(slug, rows, now=None, host=None):
-    """The people among ``rows`` who belong to segment ``slug`` now."""
-    return (person for person in people(rows, now, host) if person.segments.is_member(slug))
 
 
 # -- no raw IP address on a People screen ----------------------------------------------------

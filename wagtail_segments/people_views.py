@@ -11,6 +11,9 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -168,6 +171,7 @@ class PeopleView(PeopleAccessMixin, EscapedCSVMixin, ReportView):
     default_ordering = ("-updated_at", "key")
     paginate_by = 50
     verbose_name_plural = _("people")
+    judged = None  # how many profiles were judged for a segment's members
     columns = [
         TitleColumn("label", label=_("Person"), get_url=lambda person: person_url(person.key)),
         NumberColumn("visits", label=_("Visits")),
@@ -215,10 +219,6 @@ class PeopleView(PeopleAccessMixin, EscapedCSVMixin, ReportView):
         """People by their user's name or email, or by their exact visitor id."""
         if not self.is_searching:
             return queryset
-        from django.contrib.auth import get_user_model
-        from django.db.models import CharField, Q, Value
-        from django.db.models.functions import Cast, Concat
-
         User = get_user_model()
         query = self.search_query
         fields = {User.USERNAME_FIELD, User.get_email_field_name(), "first_name", "last_name"}
@@ -228,16 +228,15 @@ class PeopleView(PeopleAccessMixin, EscapedCSVMixin, ReportView):
                 names |= Q(**{f"{name}__icontains": query})
         keys = (
             User._default_manager.filter(names)
-            .annotate(profile_key=Concat(Value("user:"), Cast("pk", CharField())))
+            .annotate(profile_key=Concat(Value(USER_PREFIX), Cast("pk", CharField())))
             .values("profile_key")
         )
         return queryset.filter(Q(key__in=keys) | Q(key=query) | Q(data__id=query))
 
     def get_filtered_queryset(self):
         rows = super().get_filtered_queryset()
-        everyone = People(rows, self.request.get_host())
         if self.segment is None:
-            return everyone
+            return People(rows, self.request.get_host())
         self.judged = min(rows.count(), MAX_JUDGED)
         slug = self.segment.slug
         return [
@@ -253,7 +252,7 @@ class PeopleView(PeopleAccessMixin, EscapedCSVMixin, ReportView):
             profile_store=segments_settings.PROFILE_STORE,
             user_profile_store=segments_settings.USER_PROFILE_STORE,
             members_of=self.segment,
-            judged=getattr(self, "judged", None),
+            judged=self.judged,
             max_judged=MAX_JUDGED,
         )
         return context
@@ -441,7 +440,7 @@ class PeopleViewSet(ViewSet):
 
 def segment_members_button(snippet, user, next_url=None):
     """``register_snippet_listing_buttons`` hook: a segment's "Members" in its listing row."""
-    if not isinstance(snippet, Segment) or not user.has_perm(PERMISSION):
+    if not isinstance(snippet, Segment) or not listable() or not user.has_perm(PERMISSION):
         return []
     url = reverse("wagtail_segments_people:members", args=[snippet.slug])
     return [Button(_("Members"), url=url, icon_name="user", priority=65)]

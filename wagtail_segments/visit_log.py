@@ -49,6 +49,7 @@ class Visit:
     campaign: str
     source: str
     pageviews: int
+    landing_page: str = ""  # its title, for a screen to fill in
 
 
 def visits(profile):
