@@ -162,3 +162,19 @@ def test_after_accept_the_visit_is_remembered(shopper):
     shopper.get("/", {"utm_campaign": "campus"})
     assert "Welcome, campus newcomer" in shopper.get("/").content.decode()
     assert profile_of(shopper).utm == {"campaign": "campus"}
+
+
+def test_the_demo_customers_are_people_with_their_segments(demo_site, admin_client):
+    from pages.management.commands.load_demo import Command
+
+    from wagtail_segments.models import StoredProfile
+
+    Command().load_customers()
+    Command().load_customers()  # again: nothing new
+    assert StoredProfile.objects.count() == 2
+    people = admin_client.get("/admin/personalisation/people/").context["paginator"].object_list
+    segments = {person.name: set(person.members_of) for person in people}
+    assert segments == {
+        "Sam Okafor": {"college-students", "checking-prospects"},
+        "Ivy Marsh": {"investors", "checking-prospects"},
+    }

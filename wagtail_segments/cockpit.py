@@ -176,23 +176,15 @@ def blocks_context(state):
     return {"blocks": block_rows(state, names)}
 
 
-def cockpit_context(request):
-    """The template context of the cockpit for this request, or None without the middleware."""
+def profile_context(profile, definitions):
+    """What the cockpit and the People screens show of a profile: facts, scores, data."""
     from .models import Interest
 
-    state = visitor_state(request)
-    if state is None:
-        return None
-    profile = state.profile
-    definitions = state.segments.definitions
     interests = {interest.slug: interest for interest in Interest.objects.all()}
     page_ids = {source_page_id(source) for _, _, source, _ in profile.ledger} - {None}
     if profile.landing_page:
         page_ids.add(profile.landing_page)
     pages = Page.objects.in_bulk(page_ids)
-    # Explain the visitor as they are, even while the editor views the site as others.
-    judged = SegmentSet(request, profile)
-    names = {slug: segment.name for slug, segment in definitions.segments.items()}
     return {
         "profile": profile,
         "first_seen": profile.datetime(profile.first_seen),
@@ -202,6 +194,21 @@ def cockpit_context(request):
         "ledger": ledger_rows(profile, interests, pages),
         "events": profile.events,
         "attributes": {key: readable(value) for key, value in profile.attributes.items()},
+    }
+
+
+def cockpit_context(request):
+    """The template context of the cockpit for this request, or None without the middleware."""
+    state = visitor_state(request)
+    if state is None:
+        return None
+    profile = state.profile
+    definitions = state.segments.definitions
+    # Explain the visitor as they are, even while the editor views the site as others.
+    judged = SegmentSet(request, profile)
+    names = {slug: segment.name for slug, segment in definitions.segments.items()}
+    return {
+        **profile_context(profile, definitions),
         "segments": judged.explain(),
         "viewing_as": sorted(names.get(slug, slug) for slug in state.viewing_as or ()),
         "viewing_as_slugs": state.viewing_as or frozenset(),

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject, cached_property
 
-from . import caching, privacy, stats
+from . import caching, membership, privacy, stats, visit_log
 from .conf import segments_settings
 from .editors import is_editor, view_as_slugs
 from .engine import SegmentSet
@@ -109,6 +109,8 @@ class VisitorState:
             hook(self, response)
         if self.profile_loaded and not self.placeholders:
             stats.record(self, response)
+            visit_log.note_visit(self)
+            membership.note_changes(self)
         # A page served with fragment placeholders is for every visitor: the
         # fragment request that fills them in records this visitor's view.
         changed = self.profile_loaded and (self.profile.changed or self.keeps_identity)
@@ -129,7 +131,11 @@ class VisitorState:
 
     def erase(self, response):
         """Forget this visitor: delete the stored profile and start afresh."""
+        membership.note_erased(self)
         self.store.erase(self.request, response, self.profile)
+        if self.store.for_users:
+            # The anonymous profile this user's was adopted from goes too.
+            visitor_store().erase(self.request, response, self.profile)
         self.__dict__["profile"] = VisitorProfile()
         self.__dict__.pop("segments", None)
         self.new_profile = False  # an erased visitor is not stored again by this request

@@ -323,6 +323,8 @@ class StoredProfile(models.Model):
 
     class Meta:
         verbose_name = _("stored visitor profile")
+        # The People screens: known visitors' profiles, segment members and their exports.
+        permissions = [("view_people", _("Can view people and export segment members"))]
 
     def __str__(self):
         return self.key

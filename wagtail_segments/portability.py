@@ -389,18 +389,12 @@ def read_member_rows(text):
                     f"line {line}: the second column (kind) must be “user” or “visitor”, "
                     f"not “{cells[1]}”."
                 )
-            elif not cells[0]:
-                problems.append(f"line {line}: no member in the first column.")
-            elif not cells[0].isprintable():
-                problems.append(f"line {line}: a member cannot hold control characters.")
             else:
                 rows.append((line, cells[0], kind))
     except csv.Error as error:  # a NUL byte, on Python before 3.13
         problems.append(f"line {reader.line_num}: not CSV ({error}).")
     if problems:
         raise ImportProblems(problems)
-    if len(rows) > MAX_MEMBERS:
-        raise ImportProblems([f"At most {MAX_MEMBERS:,} members per import."])
     return rows
 
 
@@ -408,10 +402,33 @@ def import_members(segment, text):
     """Replace the manual list of ``segment`` with the CSV ``text`` (usernames, emails or
     visitor ids: see ``read_member_rows``). Returns the number of members; raises
     ``ImportProblems`` and changes nothing if any line is wrong."""
+    rows = read_member_rows(text)
+    entries = [(f"line {line}", value, kind) for line, value, kind in rows]
+    members = resolve_members(segment, entries)
+    return write_members(segment, members, replace=True)
+
+
+def resolve_members(segment, entries):
+    """Unsaved ``ManualMember``s of ``segment`` for ``(place, value, kind)`` entries.
+
+    ``kind`` is "user" (a username or an email address), "visitor" (a visitor id)
+    or "" (a user when one has that username or email, else a visitor id; an
+    address with "@" must be a user's). The admin's CSV import and the Python
+    API (``manual_lists``) both come here: raises ``ImportProblems`` naming each
+    place that does not fit, and nothing is written.
+    """
     from .models import ManualMember
 
-    rows = read_member_rows(text)
-    values = [value for _line, value, _kind in rows]
+    if len(entries) > MAX_MEMBERS:
+        raise ImportProblems([f"At most {MAX_MEMBERS:,} members per import."])
+    problems = [
+        f"{place}: {problem}"
+        for place, value, _kind in entries
+        if (problem := member_value_problem(value))
+    ]
+    if problems:
+        raise ImportProblems(problems)  # before any of it reaches the database
+    values = [value for _place, value, _kind in entries]
     User = get_user_model()
     name_field = User.USERNAME_FIELD
     users = {}
@@ -421,24 +438,42 @@ def import_members(segment, text):
         users[getattr(user, name_field)] = user
         if user.email:
             users.setdefault(user.email, user)
-    problems, members = [], []
-    for line, value, kind in rows:
+    members = []
+    for place, value, kind in entries:
         if kind != "visitor" and value in users:
             members.append(ManualMember(segment=segment, user=users[value]))
         elif kind == "user" or (not kind and "@" in value):
             known_as = "email" if "@" in value else "username"
-            problems.append(f"line {line}: no user has the {known_as} “{value}”.")
+            problems.append(f"{place}: no user has the {known_as} “{value}”.")
         elif len(value) > 64:
-            problems.append(f"line {line}: “{value[:20]}…” is too long for a visitor id.")
+            problems.append(f"{place}: “{value[:20]}…” is too long for a visitor id.")
         else:
             members.append(ManualMember(segment=segment, visitor_id=value))
     if problems:
         raise ImportProblems(problems)
-    with transaction.atomic():
-        ManualMember.objects.filter(segment=segment).delete()
-        ManualMember.objects.bulk_create(members)
-    from .engine import invalidate_after_change
+    return members
 
+
+def member_value_problem(value):
+    """What keeps ``value`` from naming a member, or "" (text, not blank, printable)."""
+    if not isinstance(value, str):
+        return f"expected text, not {type(value).__name__}."
+    if not value:
+        return "no member given."
+    if not value.isprintable():
+        return "a member cannot hold control characters."
+    return ""
+
+
+def write_members(segment, members, replace):
+    """Save ``members`` to the list of ``segment`` (in place of it with ``replace``)."""
+    from .engine import invalidate_after_change
+    from .models import ManualMember
+
+    with transaction.atomic():
+        if replace:
+            ManualMember.objects.filter(segment=segment).delete()
+        ManualMember.objects.bulk_create(members)
     invalidate_after_change()
     return len(members)
 

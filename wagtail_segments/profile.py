@@ -31,6 +31,9 @@ MAX_EVENT_DAYS = 8  # distinct days of counts kept per event
 MAX_ATTRIBUTES = 12
 MAX_LEDGER = 4  # the last score changes, with what caused them (for the cockpit)
 MAX_STICKY = 32  # sticky segments remembered
+# Server-side stores only (see ``membership`` and ``visit_log``): never in the cookie.
+MAX_MEMBERSHIPS = 100  # segments the visitor was last known to be a member of
+MAX_VISIT_LOG = 20  # past visits, for the People screens
 MAX_KEY_LENGTH = 40
 MAX_SLUG_LENGTH = 100  # interest and segment slugs (their models' max_length)
 MAX_TEXT_LENGTH = 200
@@ -74,6 +77,11 @@ class VisitorProfile:
         self.attributes = {}
         self.sticky = {}  # segment slug -> unix time membership ends
         self.ledger = []  # [interest slug, points, source, unix time], newest last
+        # Server-side stores only: segment slug -> unix time the membership was first seen,
+        self.memberships = {}
+        # and [visit start, landing page, referrer host, utm campaign, utm source, page views
+        # before the visit], oldest first.
+        self.visit_log = []
         self.revision = 0
         self.changed = False
 
@@ -229,6 +237,8 @@ class VisitorProfile:
             "a": self.attributes,
             "k": {slug: until for slug, until in self.sticky.items() if until > now},
             "g": self.ledger,
+            **({"m": self.memberships} if self.memberships else {}),
+            **({"h": self.visit_log} if self.visit_log else {}),
         }
 
     def trimmed_data(self):
@@ -491,4 +501,19 @@ READERS = {
     "attributes": ("a", _kept_items(_key, checked_attribute, MAX_ATTRIBUTES)),
     "sticky": ("k", _kept_items(_slug, _value(_time), MAX_STICKY)),
     "ledger": ("g", _kept(_row(_key, _points, _key, _time), MAX_LEDGER)),
+    "memberships": ("m", _kept_items(_slug, _value(_time), MAX_MEMBERSHIPS)),
+    "visit_log": (
+        "h",
+        _kept(
+            _row(
+                _time,
+                _optional(_page),
+                _text(MAX_TEXT_LENGTH),
+                _text(MAX_TEXT_LENGTH),
+                _text(MAX_TEXT_LENGTH),
+                _count,
+            ),
+            MAX_VISIT_LOG,
+        ),
+    ),
 }

@@ -9,7 +9,6 @@ import json
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.test import RequestFactory
 from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -23,6 +22,7 @@ from wagtail.models import Site
 from .editors import PERMISSION
 from .engine import SegmentSet
 from .middleware import attach_state
+from .offline import built_request
 from .parsing import json_depth, served_page_path, whole_number
 from .profile import (
     MAX_KEY_LENGTH,
@@ -215,8 +215,7 @@ def described_visitor(data, host):
         headers["referer"] = data["referrer"]
     if data["language"]:
         headers["accept-language"] = data["language"]
-    request = RequestFactory().get(data["url"], headers=headers, HTTP_HOST=host)
-    request.described_country = data["country"].upper()
+    request = built_request(data["url"], headers, host, country=data["country"].upper())
     moment = data["moment"] or timezone.now()
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
@@ -234,13 +233,9 @@ def described_visitor(data, host):
 
 def render_page_for(request, profile, moment):
     """The page at the request's path as the described visitor gets it, as HTML (or None)."""
-    from django.contrib.auth.models import AnonymousUser
-
     site = Site.find_for_request(request)
     if site is None or served_page_path(request.path_info) is None:
         return None
-    request.user = AnonymousUser()
-    request.session = {}
     state = attach_state(request)
     state.__dict__["profile"] = profile
     state.__dict__["segments"] = SegmentSet(request, profile, now=moment)

@@ -19,6 +19,7 @@ from wagtail.admin.widgets.slug import SlugInput
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
 
 from .models import Goal, Interest, Placement, Segment
+from .people_views import PeopleViewSet
 from .portability_views import (
     ImportMembersView,
     ImportSegmentsView,
@@ -228,6 +229,7 @@ class PersonalisationViewSetGroup(SnippetViewSetGroup):
         PlacementViewSet,
         GoalViewSet,
         SegmentTesterViewSet,
+        PeopleViewSet,
     )
     menu_label = _("Personalisation")
     menu_icon = "group"

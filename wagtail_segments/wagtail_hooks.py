@@ -1,5 +1,6 @@
 """Wiring into Wagtail; the parts live in their own modules."""
 
+from django.contrib.auth.models import Permission
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -10,6 +11,12 @@ from . import report_urls
 from .audit import warn_editor
 from .editors import PERMISSION
 from .experiences import serve_experience
+from .people_views import (
+    register_log_actions,
+    segment_members_button,
+    user_person_button,
+    user_person_message,
+)
 from .userbar import add_cockpit
 from .viewsets import PersonalisationViewSetGroup
 from .visits import track_page_view
@@ -30,6 +37,19 @@ hooks.register("before_serve_page", serve_experience)
 hooks.register("before_edit_page", warn_editor)
 hooks.register("before_edit_snippet", warn_editor)
 hooks.register("construct_wagtail_userbar", add_cockpit)
+# People: the permission in the group editor, exports in the audit log, links from segments
+# and users.
+hooks.register("register_log_actions", register_log_actions)
+hooks.register("register_snippet_listing_buttons", segment_members_button)
+hooks.register("register_user_listing_buttons", user_person_button)
+hooks.register("before_edit_user", user_person_message)
+
+
+@hooks.register("register_permissions")
+def register_people_permission():
+    return Permission.objects.filter(
+        content_type__app_label="wagtail_segments", codename="view_people"
+    )
 
 
 @hooks.register("register_admin_urls")

@@ -104,9 +104,15 @@ STATIC_URL = "/static/"
 MEDIA_ROOT = SANDBOX_DIR / "media"
 MEDIA_URL = "/media/"
 
-# The demo asks for consent, as EU sites must: its banner (bank/static/js/consent.js) sets
-# this cookie to "1" (Accept) or "0" (Decline), and no profile is stored before a "1".
-WAGTAIL_SEGMENTS = {"CONSENT_COOKIE": "cookie_consent"}
+WAGTAIL_SEGMENTS = {
+    # The demo asks for consent, as EU sites must: its banner (bank/static/js/consent.js)
+    # sets this cookie to "1" (Accept) or "0" (Decline); no profile is stored before a "1".
+    "CONSENT_COOKIE": "cookie_consent",
+    # A logged-in customer's profile lives in the database under their account, so it
+    # follows them across devices and the admin's People screens list them (visitors
+    # keep the cookie).
+    "USER_PROFILE_STORE": "database",
+}
 
 WAGTAIL_SITE_NAME = "Harbour Bank"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")

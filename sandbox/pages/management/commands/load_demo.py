@@ -5,17 +5,22 @@ missing and never changes what exists, so an editor's work survives.
 """
 
 import datetime
+from datetime import timedelta
 from decimal import Decimal
 
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test import Client
+from django.utils import timezone
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
+from pages.management.commands.simulate_traffic import BROWSER_UA
 from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
 from wagtail_segments.models import (
     Goal,
@@ -26,8 +31,33 @@ from wagtail_segments.models import (
     Segment,
     SiteDay,
 )
+from wagtail_segments.stats import recorder
 
 DEMO_USER = ("admin", "changeme")
+# Logged-in customers whose profiles the user store keeps, so People has someone to show:
+# username, first and last name, and their visits (days ago, pages, an event or "").
+CUSTOMERS = [
+    (
+        "sam.student",
+        "Sam",
+        "Okafor",
+        [
+            (12, ["/campus/?utm_campaign=campus&utm_source=flyer", "/student-account/"], ""),
+            (4, ["/", "/savings/", "/student-account/"], "brochure-student-account"),
+            (0, ["/cart/"], ""),
+        ],
+    ),
+    (
+        "ivy.investor",
+        "Ivy",
+        "Marsh",
+        [
+            (9, ["/investing/?utm_campaign=isa-season&utm_source=newsletter", "/retirement/"], ""),
+            (3, ["/news/", "/investing/"], "brochure-investing"),
+            (0, ["/investing/", "/"], ""),
+        ],
+    ),
+]
 DEFAULT_HOST = "127.0.0.1:8000"
 
 PRODUCTS = [
@@ -231,7 +261,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-traffic",
             action="store_true",
-            help="Do not simulate visitors for the reports (on a first load).",
+            help="Do not simulate visitors for the reports (on a first load), nor the demo "
+            "customers' visits.",
         )
         parser.add_argument(
             "--host",
@@ -255,6 +286,8 @@ class Command(BaseCommand):
         self.load_goals(products, cart)
         if not no_traffic and not SiteDay.objects.exists():
             call_command("simulate_traffic", stdout=self.stdout)
+        if not no_traffic:
+            self.load_customers()
         if not no_user:
             self.load_user(host)
         self.stdout.write(self.style.SUCCESS("Harbour Bank demo content is ready."))
@@ -497,6 +530,41 @@ class Command(BaseCommand):
         for spec in SEGMENTS:
             spec = dict(spec)
             Segment.objects.get_or_create(slug=spec.pop("slug"), defaults=spec)
+
+    def load_customers(self):
+        """Sam and Ivy, logged in, browse the site over the last days (once: when missing)."""
+        today = timezone.now().replace(minute=0, second=0, microsecond=0)
+        autostart, recorder.autostart = recorder.autostart, False
+        try:
+            for username, first_name, last_name, visits in CUSTOMERS:
+                user, created = get_user_model().objects.get_or_create(
+                    username=username,
+                    defaults={
+                        "first_name": first_name,
+                        "last_name": last_name,
+                        "email": f"{username}@example.com",
+                    },
+                )
+                if not created:
+                    continue
+                user.set_unusable_password()  # a demo customer: nobody logs in as them
+                user.save()
+                client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
+                client.force_login(user)
+                for days_ago, paths, event in visits:
+                    with time_machine.travel(today - timedelta(days=days_ago), tick=False):
+                        for path in paths:
+                            client.get(path)
+                        if event:
+                            client.post(
+                                "/personalisation/event/",
+                                {"event": event},
+                                content_type="application/json",
+                            )
+                self.stdout.write(f"Demo customer {first_name} {last_name} ({username}) browsed.")
+            recorder.flush()
+        finally:
+            recorder.autostart = autostart
 
     def load_user(self, host):
         username, password = DEMO_USER
