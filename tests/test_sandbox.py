@@ -164,7 +164,9 @@ def test_after_accept_the_visit_is_remembered(shopper):
     assert profile_of(shopper).utm == {"campaign": "campus"}
 
 
-def test_the_demo_customers_are_people_with_their_segments(demo_site, admin_client):
+def test_the_demo_customers_are_people_with_their_segments(
+    demo_site, admin_client, sandbox_settings
+):
     from pages.management.commands.load_demo import Command
 
     from wagtail_segments.models import StoredProfile

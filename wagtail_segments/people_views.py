@@ -51,7 +51,7 @@ from .people import (
     without_ips,
 )
 from .profile import unix
-from .reports import sparkline
+from .reports import trend_chart
 from .spreadsheets import EscapedCSVMixin
 from .visit_log import visits
 
@@ -394,7 +394,12 @@ class PersonView(PeopleAccessMixin, WagtailAdminTemplateMixin, TemplateView):
             **profile_context(profile, segments.definitions),
             person=someone,
             visits=logged,
-            visits_chart=sparkline([visit.pageviews for visit in reversed(logged)]),
+            visits_chart=trend_chart(
+                [visit.pageviews for visit in reversed(logged)],
+                [visit.started for visit in reversed(logged)],
+                gettext("Page views per visit"),
+                gettext("No page views yet."),
+            ),
             pages=[
                 (titles.get(page_id, gettext("page %(id)s") % {"id": page_id}), count)
                 for page_id, count in reversed(profile.page_views.items())

@@ -22,6 +22,7 @@ from wagtail.models import Locale, Page, Site
 
 from pages.management.commands.simulate_traffic import BROWSER_UA
 from pages.models import CartPage, HomePage, LandingPage, NewsIndexPage, NewsPage, ProductPage
+from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import (
     Goal,
     Interest,
@@ -551,6 +552,8 @@ class Command(BaseCommand):
                 user.save()
                 client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
                 client.force_login(user)
+                if segments_settings.CONSENT_COOKIE:  # they clicked Accept in the banner
+                    client.cookies[segments_settings.CONSENT_COOKIE] = "1"
                 for days_ago, paths, event in visits:
                     with time_machine.travel(today - timedelta(days=days_ago), tick=False):
                         for path in paths:
