@@ -14,6 +14,8 @@ cache middleware keys on it). A cookie carries the same kind of key, over
 every segment that content uses, for a CDN that keys on one cookie. A
 response that sets a cookie, or whose rendering changed the answer, is
 marked private instead, so no cache stores what another visitor may not get.
+With ``TRACKING = "beacon"`` pages set neither cookie: the page's beacon
+records the view and refreshes the segment-key cookie.
 """
 
 import hashlib
@@ -65,7 +67,10 @@ def is_cacheable_request(request):
 
 
 def before_view(request, state):
-    """Segment-keyed mode, before the cache lookup: record the page view, set the header."""
+    """Segment-keyed mode, before the cache lookup: record the page view, set the header.
+
+    (In beacon tracking the page's beacon records the view.)
+    """
     if not is_cacheable_request(request):
         return
     learned = _cache().get(_learned_key(request))
@@ -93,16 +98,29 @@ def after_view(request, response, state, sets_cookie):
     if not slugs <= used_everywhere:
         used_everywhere = used_everywhere | slugs
         cache.set(USED_EVERYWHERE_KEY, used_everywhere, None)
-    cookie_key = segments_key(segments, used_everywhere)
-    if request.COOKIES.get(key_cookie_name()) != cookie_key:
-        set_key_cookie(response, cookie_key)
-        sets_cookie = True
+    # In beacon tracking the beacon refreshes a stale key cookie; the page is kept private.
+    stale_cookie = refresh_key_cookie(request, response, state, used_everywhere)
     answered = request.META.get(SEGMENTS_META)
-    if sets_cookie or answered != segments_key(segments, slugs):
+    if sets_cookie or stale_cookie or answered != segments_key(segments, slugs):
         # Rendered for answers other than those the cache looked up: keep it out.
         mark_private(response)
     else:
         patch_vary_headers(response, (SEGMENTS_HEADER,))
+
+
+def refresh_key_cookie(request, response, state, used_everywhere=None):
+    """Set the segment-key cookie when it no longer names the visitor's answers; True then.
+
+    A page in beacon tracking (``state.beacon_page``) sets no cookie: it only says so.
+    """
+    if used_everywhere is None:
+        used_everywhere = _cache().get(USED_EVERYWHERE_KEY) or frozenset()
+    cookie_key = segments_key(state.segments, used_everywhere)
+    if request.COOKIES.get(key_cookie_name()) == cookie_key:
+        return False
+    if not state.beacon_page:
+        set_key_cookie(response, cookie_key)
+    return True
 
 
 def set_key_cookie(response, value):
