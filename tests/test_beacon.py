@@ -232,6 +232,8 @@ def test_the_beacon_takes_only_live_pages_the_visitor_may_see(site, django_user_
     assert beacon(visitor, site.offers).status_code == 204
     site.offers.unpublish()
     assert beacon(visitor, site.offers).status_code == 404
+    tree_root = site.root.get_parent()
+    assert tree_root.live and beacon(visitor, tree_root).status_code == 404
 
 
 @override_settings(WAGTAIL_SEGMENTS=BEACON)

@@ -178,8 +178,9 @@ def beacon_view(request):
         page_id, landing = parse_beacon(request.POST)
     except ValueError as error:
         return _error(400, str(error))
-    # Of its own type, as rules about the page see it when it is served (no added query).
-    page = Page.objects.live().filter(pk=page_id).specific(defer=True).first()
+    # Of its own type, as rules about the page see it when it is served (no added query);
+    # the tree's root is no page anyone views.
+    page = Page.objects.live().filter(pk=page_id, depth__gt=1).specific(defer=True).first()
     if page is None or not lets_in(page, request):
         return _error(404, "No live page open to this visitor has that id.")
     response = HttpResponse(status=204)
