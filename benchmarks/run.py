@@ -3,6 +3,7 @@
     make benchmark                      # N = 0, 10, 100, 1000; writes benchmarks/results.*
     .venv/bin/python benchmarks/run.py --segments 100 --requests 100 --profile
     .venv/bin/python benchmarks/run.py --redis redis://127.0.0.1:6379/9   # cache in Redis
+    .venv/bin/python benchmarks/run.py --segments 100 --instructions      # and callgrind counts
 
 For each N it defines N segments of 5 rules of mixed types, and builds a
 page with one personalised block for each segment it uses (at most 100, so
@@ -14,16 +15,25 @@ machine's drift hits both alike. It reports median latencies, their ratio,
 the throughput ratio (control time / personalised time for the same number
 of requests), SQL queries per request, and the profile cookie's size after
 1,000 page views.
+
+A second comparison serves the control page (it asks no segment) through the
+package with ``TRACKING = "beacon"`` against plain Wagtail: wall-clock and
+process CPU time per request, and with ``--instructions`` the instructions
+callgrind counts for the same requests (steady within about 1 %, where the
+clocks of a busy machine are not).
 """
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
 import platform
 import pstats
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +48,12 @@ BROWSER_UA = (
 USED_AT_MOST = 100
 PLAIN_PARAGRAPHS = 20
 TOPICS = 10
+WARM_UP = 10
+BEACON_TRACKING = {"TRACKING": "beacon"}
+# Callgrind counts only inside this C function (``sys.call_tracing``, which nothing but
+# debuggers calls), in which the measured requests run.
+CALLGRIND_TOGGLE = "sys_call_tracing"
+INSTRUCTION_REQUESTS = 40  # per stack and visitor: the counts vary far less than clocks
 
 
 def set_up_django(database, redis_url=None):
@@ -149,11 +165,12 @@ class Scenario:
 
 
 def timed(client, url):
-    start = time.perf_counter_ns()
+    """Wall-clock and process CPU nanoseconds of one request."""
+    start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
     response = client.get(url)
-    elapsed = time.perf_counter_ns() - start
+    elapsed, cpu = time.perf_counter_ns() - start, time.process_time_ns() - start_cpu
     assert response.status_code == 200, (url, response.status_code)
-    return elapsed
+    return elapsed, cpu
 
 
 def returning_visitor(scenario):
@@ -172,15 +189,15 @@ def measure(scenario, requests):
         with_package = returning_visitor(scenario) if visitor == "returning" else scenario.client
         plain = scenario.plain_client
         p_times, c_times = [], []
-        for n in range(requests + 10):
+        for n in range(requests + WARM_UP):
             pairs = [(p_times, with_package, personalised_url), (c_times, plain, control_url)]
             if n % 2:
                 pairs.reverse()  # alternate which goes first
             for times, client, url in pairs:
                 if visitor == "new":
                     client.cookies.clear()
-                elapsed = timed(client, url)
-                if n >= 10:  # the first rounds warm caches
+                elapsed, _cpu = timed(client, url)
+                if n >= WARM_UP:  # the first rounds warm caches
                     times.append(elapsed)
         p_median, c_median = statistics.median(p_times), statistics.median(c_times)
         rows[visitor] = {
@@ -191,6 +208,121 @@ def measure(scenario, requests):
             "requests": requests,
         }
     return rows
+
+
+def beacon_visitors(scenario):
+    """The package's clients for beacon tracking: a new visitor, one with a profile cookie."""
+    return {"new": scenario.new_client(), "returning": returning_visitor(scenario)}
+
+
+def get_all(client, url, requests, new_visitor):
+    for _ in range(requests):
+        if new_visitor:
+            client.cookies.clear()
+        timed(client, url)
+
+
+def measure_beacon(scenario, requests):
+    """The control page (it asks no segment): beacon tracking ÷ plain Wagtail, per request.
+
+    Both stacks serve the same page and template; the package's adds the
+    beacon's script tag. Requests alternate, after WARM_UP rounds.
+    """
+    from django.test import override_settings
+
+    url, plain = scenario.control.url, scenario.plain_client
+    rows = {}
+    visitors = beacon_visitors(scenario)
+    with override_settings(WAGTAIL_SEGMENTS=BEACON_TRACKING):
+        for visitor, with_package in visitors.items():
+            times = {"beacon": [], "plain": []}
+            for n in range(requests + WARM_UP):
+                pairs = [("beacon", with_package), ("plain", plain)]
+                if n % 2:
+                    pairs.reverse()
+                for name, client in pairs:
+                    if visitor == "new":
+                        client.cookies.clear()
+                    measured = timed(client, url)
+                    if n >= WARM_UP:
+                        times[name].append(measured)
+            wall = {name: statistics.median(t[0] for t in found) for name, found in times.items()}
+            cpu = {name: statistics.median(t[1] for t in found) for name, found in times.items()}
+            rows[visitor] = {
+                "plain_ms": round(wall["plain"] / 1e6, 3),
+                "beacon_ms": round(wall["beacon"] / 1e6, 3),
+                "latency_ratio": round(wall["beacon"] / wall["plain"], 3),
+                "cpu_ratio": round(cpu["beacon"] / cpu["plain"], 3),
+                "requests": requests,
+            }
+    return rows
+
+
+def instruction_sections(scenario, requests):
+    """Run the measured requests, each stack's inside ``sys.call_tracing`` (callgrind's toggle).
+
+    The order is that of the dumps ``count_instructions`` reads.
+    """
+    from django.test import override_settings
+
+    url, plain = scenario.control.url, scenario.plain_client
+    visitors = beacon_visitors(scenario)
+    # Under callgrind a request takes about a second: the definitions' once-a-second
+    # version check (one cache read) would land on most requests, not one in hundreds.
+    slow_clock = {**BEACON_TRACKING, "DEFINITIONS_RECHECK_SECONDS": 3600}
+    with override_settings(WAGTAIL_SEGMENTS=slow_clock):
+        for visitor, with_package in visitors.items():
+            for client in (plain, with_package):
+                get_all(client, url, WARM_UP, visitor == "new")
+                gc.collect()  # each section starts with the same heap to collect
+                sys.call_tracing(get_all, (client, url, requests, visitor == "new"))
+    return [(visitor, stack) for visitor in visitors for stack in ("plain", "beacon")]
+
+
+def count_instructions(database, segments, requests, scratch):
+    """Instructions per request of the control page, beacon tracking and plain, by callgrind."""
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    out = Path(scratch) / f"callgrind.out.n{segments}"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        f"--toggle-collect={CALLGRIND_TOGGLE}",
+        f"--dump-after={CALLGRIND_TOGGLE}",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        __file__,
+        "--instructions-child",
+        str(database),
+        "--segments",
+        str(segments),
+        "--requests",
+        str(requests),
+    ]
+    child = subprocess.run(command, check=True, capture_output=True, text=True)
+    sections = json.loads(child.stdout.strip().splitlines()[-1])
+    dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda path: int(path.suffix[1:]))
+    if len(dumps) != len(sections):  # a request ran the toggle itself: counts would be wrong
+        raise SystemExit(f"callgrind wrote {len(dumps)} dumps for {len(sections)} sections")
+    counts = {}
+    for (visitor, stack), dump in zip(sections, dumps, strict=True):
+        totals = next(line for line in dump.read_text().splitlines() if line.startswith("totals:"))
+        counts.setdefault(visitor, {})[stack] = int(totals.split()[1]) // requests
+    return {
+        visitor: {**found, "ratio": round(found["beacon"] / found["plain"], 4)}
+        for visitor, found in counts.items()
+    }
+
+
+def instruction_child(options):
+    """Under callgrind: build the scenario in the given (migrated) database and run the sections."""
+    set_up_django(options.instructions_child)
+    from wagtail_segments.stats import recorder
+
+    recorder.autostart = False
+    scenario = Scenario(options.segments[0])
+    print(json.dumps(instruction_sections(scenario, options.requests)))
 
 
 def queries_per_request(scenario):
@@ -257,6 +389,25 @@ def markdown(results):
         f"Profile cookie after 1,000 page views: {results['cookie_bytes']} bytes "
         "(name=value, budget 1,024)."
     )
+    lines += [
+        "",
+        'The control page (it asks no segment) with TRACKING = "beacon" ÷ plain Wagtail:',
+        "",
+        "| Segments defined | Visitor | Plain (ms) | Beacon tracking (ms) | Latency ratio "
+        "| CPU time ratio | Instructions plain / beacon | Instruction ratio |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in results["runs"]:
+        counted = run.get("beacon_instructions", {})
+        for visitor, row in run["beacon"].items():
+            found = counted.get(visitor)
+            instructions = f"{found['plain']:,} / {found['beacon']:,}" if found else "–"
+            ratio = f"{found['ratio']:.3f}×" if found else "–"
+            lines.append(
+                f"| {run['segments']} | {visitor} | {row['plain_ms']:.2f} | {row['beacon_ms']:.2f} "
+                f"| {row['latency_ratio']:.3f}× | {row['cpu_ratio']:.3f}× | {instructions} "
+                f"| {ratio} |"
+            )
     lines.append("")
     lines.append("Targets:")
     for target in results["targets"]:
@@ -264,6 +415,13 @@ def markdown(results):
             f"- {'met' if target['met'] else 'MISSED'}: {target['what']} ({target['seen']})"
         )
     return "\n".join(lines) + "\n"
+
+
+def beacon_ratios(run):
+    counted = run.get("beacon_instructions")
+    if counted:
+        return [row["ratio"] for row in counted.values()]
+    return [row["cpu_ratio"] for row in run["beacon"].values()]
 
 
 def targets(runs, cookie_bytes):
@@ -294,6 +452,15 @@ def targets(runs, cookie_bytes):
                 "seen": f"1,000 vs 100: ×{max(ratios):.2f} at worst",
             }
         )
+    # Instructions where counted (steady on a busy machine), else CPU time.
+    beacon = [ratio for run in runs for ratio in beacon_ratios(run)]
+    found.append(
+        {
+            "what": "a page asking nothing, beacon tracking ≤ 1.02× plain Wagtail",
+            "met": max(beacon) <= 1.02,
+            "seen": f"worst ratio {max(beacon):.3f}",
+        }
+    )
     found.append(
         {
             "what": "profile cookie ≤ 1 KB after 1,000 page views",
@@ -313,11 +480,21 @@ def main():
     parser.add_argument(
         "--redis", metavar="URL", help="Django's cache in Redis (its database is flushed)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions with callgrind (the beacon comparison; slow)",
+    )
+    parser.add_argument("--instructions-child", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.instructions_child:
+        return instruction_child(options)
 
     with tempfile.TemporaryDirectory() as scratch:
-        set_up_django(Path(scratch) / "benchmark.sqlite3", options.redis)
+        database = Path(scratch) / "benchmark.sqlite3"
+        set_up_django(database, options.redis)
         from django.core.cache import cache
+        from django.db import connections
 
         from wagtail_segments.stats import recorder
 
@@ -335,10 +512,20 @@ def main():
                     "used": scenario.used,
                     "visitors": measure(scenario, options.requests),
                     "queries": queries_per_request(scenario),
+                    "beacon": measure_beacon(scenario, options.requests),
                 }
             )
             print(f"N = {segments}: {json.dumps(runs[-1]['visitors'])}", flush=True)
+            print(f"N = {segments}, beacon: {json.dumps(runs[-1]['beacon'])}", flush=True)
         cookie_bytes = cookie_size_after(scenario)
+        if options.instructions:  # a child under callgrind rebuilds each scenario it measures
+            recorder.flush()
+            for run in runs:
+                connections.close_all()
+                run["beacon_instructions"] = count_instructions(
+                    database, run["segments"], INSTRUCTION_REQUESTS, scratch
+                )
+                print(f"N = {run['segments']}, instructions: {run['beacon_instructions']}")
         results = {
             "machine": f"{platform.machine()}, Python {platform.python_version()}",
             "cache": "Redis" if options.redis else "local memory",

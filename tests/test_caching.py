@@ -274,6 +274,72 @@ def test_the_fragment_endpoint_keeps_privacy_and_refuses_bad_paths(offer_page):
     assert visitor.get("/personalisation/fragments/", {"path": "/offers/"}).status_code == 404
 
 
+@pytest.fixture
+def landing_offers(db):
+    """A page with a variant for a campaign, for a referring site and for a query parameter."""
+    caches["default"].clear()
+    engine.invalidate_definitions()
+    rules = {
+        "campus": {"type": "utm", "value": {"parameter": "campaign", "value": "campus"}},
+        "partner": {"type": "referrer", "value": {"match": "domain", "value": "partner.example"}},
+        "promo": {"type": "query_param", "value": {"name": "promo", "value": ""}},
+    }
+    for slug, rule in rules.items():
+        Segment.objects.create(name=slug.title(), slug=slug, rules=[rule])
+    body = [("offer", {"default": "offer-default", "variants": [offer(s) for s in rules]})]
+    page = PersonalisedPage(title="Offers", slug="offers", body=body)
+    return make_site_with_pages()["root"].add_child(instance=page)
+
+
+@pytest.mark.parametrize(
+    ("landing", "expected"),
+    [
+        ({"search": "?utm_campaign=campus"}, "offer-for-campus"),
+        ({"referrer": "https://www.partner.example/news"}, "offer-for-partner"),
+        ({"search": "?promo"}, "offer-for-promo"),
+        ({"search": "", "referrer": ""}, "offer-default"),
+        # A referrer that names no host counts as none.
+        ({"referrer": "partner.example"}, "offer-default"),
+    ],
+)
+@override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
+def test_fragments_are_chosen_with_the_landing_query_and_referrer(
+    landing_offers, landing, expected
+):
+    visitor = Client(HTTP_USER_AGENT=BROWSER_UA)
+    # The fragment request's own Referer is the page; the page's referrer comes as a field.
+    fragments = visitor.get(
+        "/personalisation/fragments/",
+        {"path": "/offers/", **landing},
+        HTTP_REFERER="http://testserver/offers/?utm_campaign=elsewhere",
+    )
+    assert fragments.status_code == 200
+    assert fragments.json() == {"fragments": [expected]}
+    # The visit starts with that landing: the next page of the visit keeps the campaign.
+    profile = VisitorProfile.from_data(_unsign(fragments.cookies["wagtail_segments"].value))
+    assert profile.utm == ({"campaign": "campus"} if "utm" in landing.get("search", "") else {})
+
+
+@pytest.mark.parametrize(
+    ("landing", "said"),
+    [
+        ({"search": "?q=" + "x" * 1998}, '"search" is over 2,000 characters'),
+        ({"search": "utm_campaign=campus"}, "location.search"),
+        ({"search": "?utm_campaign=\x00"}, '"search" contains a NUL'),
+        ({"referrer": "https://partner.example/" + "x" * 1977}, '"referrer" is over'),
+        ({"referrer": "https://partner.example/\x00"}, '"referrer" contains a NUL'),
+    ],
+)
+@override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
+def test_the_fragment_endpoint_refuses_a_bad_landing(landing_offers, landing, said):
+    answer = Client(HTTP_USER_AGENT=BROWSER_UA).get(
+        "/personalisation/fragments/", {"path": "/offers/", **landing}
+    )
+    assert answer.status_code == 400
+    assert said in answer.json()["error"]
+    assert not answer.cookies
+
+
 @override_settings(WAGTAIL_SEGMENTS=FRAGMENTS)
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)

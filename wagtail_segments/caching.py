@@ -18,6 +18,9 @@ marked private instead, so no cache stores what another visitor may not get.
 Every cookie of the package is set or deleted through ``set_cookie`` and
 ``delete_cookie`` here, which mark that response private in every mode: a
 cache that stored it would replay one visitor's profile or id to everyone.
+
+With ``TRACKING = "beacon"`` pages set neither cookie: the page's beacon
+records the view and refreshes the segment-key cookie.
 """
 
 import hashlib
@@ -83,7 +86,10 @@ def is_cacheable_request(request):
 
 
 def before_view(request, state):
-    """Segment-keyed mode, before the cache lookup: record the page view, set the header."""
+    """Segment-keyed mode, before the cache lookup: record the page view, set the header.
+
+    (In beacon tracking the page's beacon records the view.)
+    """
     if not is_cacheable_request(request):
         return
     learned = _cache().get(_learned_key(request))
@@ -111,17 +117,32 @@ def after_view(request, response, state, sets_cookie):
     if not slugs <= used_everywhere:
         used_everywhere = used_everywhere | slugs
         cache.set(USED_EVERYWHERE_KEY, used_everywhere, None)
-    cookie_key = segments_key(segments, used_everywhere)
-    # The key names the visitor's segments: a cookie for personalisation, so it waits
-    # for consent like the profile (a visitor without one is keyed by nothing).
-    if state.may_store and request.COOKIES.get(key_cookie_name()) != cookie_key:
-        set_cookie(
-            request, response, key_cookie_name(), cookie_key, segments_settings.COOKIE_MAX_AGE
-        )
-        sets_cookie = True
+    # In beacon tracking the beacon refreshes a stale key cookie; the page is kept private.
+    stale_cookie = refresh_key_cookie(request, response, state, used_everywhere)
     answered = request.META.get(SEGMENTS_META)
-    if sets_cookie or answered != segments_key(segments, slugs):
+    if sets_cookie or stale_cookie or answered != segments_key(segments, slugs):
         # Rendered for answers other than those the cache looked up: keep it out.
         mark_private(response)
     else:
         patch_vary_headers(response, (SEGMENTS_HEADER,))
+
+
+def refresh_key_cookie(request, response, state, used_everywhere=None):
+    """Set the segment-key cookie when it no longer names the visitor's answers; True then.
+
+    A page in beacon tracking (``state.beacon_page``) sets no cookie: it only says so.
+    """
+    # The key names the visitor's segments: a cookie for personalisation, so it waits
+    # for consent like the profile (a visitor without one is keyed by nothing).
+    if not state.may_store:
+        return False
+    if used_everywhere is None:
+        used_everywhere = _cache().get(USED_EVERYWHERE_KEY) or frozenset()
+    cookie_key = segments_key(state.segments, used_everywhere)
+    if request.COOKIES.get(key_cookie_name()) == cookie_key:
+        return False
+    if not state.beacon_page:
+        set_cookie(
+            request, response, key_cookie_name(), cookie_key, segments_settings.COOKIE_MAX_AGE
+        )
+    return True

@@ -15,6 +15,7 @@ MIDDLEWARE_PATH = "wagtail_segments.middleware.SegmentsMiddleware"
 URLS_MODULE = "wagtail_segments.urls"
 
 CACHE_MODES = ("private", "segments", "fragments")
+TRACKING_MODES = ("request", "beacon")
 
 DEFAULTS = {
     # Cache alias holding compiled segment definitions (and the cache store).
@@ -53,6 +54,9 @@ DEFAULTS = {
     # "private" (never stored), "segments" (one copy per combination of the segments
     # a page uses) or "fragments" (one copy for all; a script fills in the blocks).
     "CACHE_MODE": "private",
+    # Who records a page view: "request" (the page's own request, before it renders) or
+    # "beacon" (a small request the page's script sends: pages set no cookie, for CDNs).
+    "TRACKING": "request",
     # Count members, page views, impressions and goal conversions (reports in the admin).
     "STATS": True,
     # Count users who may use Wagtail's admin (the site's editors) when they browse the site.
@@ -76,12 +80,13 @@ def problems(user_settings):
             f"Unknown WAGTAIL_SEGMENTS setting(s): {', '.join(unknown)}. "
             f"Known settings: {', '.join(sorted(DEFAULTS))}."
         ]
-    cache_mode = user_settings.get("CACHE_MODE", DEFAULTS["CACHE_MODE"])
-    if cache_mode not in CACHE_MODES:
-        return [
-            f"WAGTAIL_SEGMENTS['CACHE_MODE'] is {cache_mode!r}; "
-            f"use one of {', '.join(map(repr, CACHE_MODES))}."
-        ]
+    for name, choices in (("CACHE_MODE", CACHE_MODES), ("TRACKING", TRACKING_MODES)):
+        value = user_settings.get(name, DEFAULTS[name])
+        if value not in choices:
+            return [
+                f"WAGTAIL_SEGMENTS[{name!r}] is {value!r}; "
+                f"use one of {', '.join(map(repr, choices))}."
+            ]
     return []
 
 

@@ -34,7 +34,9 @@ class VisitorState:
 
     def __init__(self, request):
         self.request = request
-        self.page_id = None  # the page whose view this request recorded
+        self.page = None  # the page being served (``before_serve_page``), for rules about it
+        self.page_id = None  # the page whose view this request recorded, or left to its beacon
+        self.beacon_page = False  # a page whose view its beacon records (TRACKING "beacon")
         self.impressions = []  # ``content.Impression`` of each personalised block shown
         self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
         self.fragments = None  # the fragment endpoint's list of each block's HTML
@@ -75,12 +77,18 @@ class VisitorState:
 
     @cached_property
     def segments(self):
-        segments = SegmentSet(self.request, self.profile)
+        segments = SegmentSet(self.request, self.profile, page=self.page)
         if is_bot(self.request.headers.get("User-Agent", "")):
             segments.forced = frozenset()  # bots get default content
         elif self.viewing_as is not None:
             segments.forced = self.viewing_as
         return segments
+
+    def serve_page(self, page):
+        """Tell the engine the page being served, without loading the profile before it is asked."""
+        self.page = page
+        if "segments" in self.__dict__:
+            self.segments.page = page
 
     @cached_property
     def cache_mode(self):
@@ -107,14 +115,15 @@ class VisitorState:
     def finish(self, response):
         for hook in self.response_hooks:
             hook(self, response)
-        if self.profile_loaded and not self.placeholders:
+        # A page served with fragment placeholders, or in beacon tracking, is for every
+        # visitor: the fragment request or the beacon records this visitor's view.
+        records = not (self.placeholders or self.beacon_page)
+        if self.profile_loaded and records:
             stats.record(self, response)
             visit_log.note_visit(self)
             membership.note_changes(self)
-        # A page served with fragment placeholders is for every visitor: the
-        # fragment request that fills them in records this visitor's view.
         changed = self.profile_loaded and (self.profile.changed or self.keeps_identity)
-        if changed and self.may_store and not self.placeholders:
+        if changed and self.may_store and records:
             self.store.save(self.request, response, self.profile)
             self.profile.changed = False
         if self.__dict__.get("is_editor") or self.__dict__.get("viewing_as") is not None:

@@ -9,6 +9,8 @@ database can store (NUL, a lone surrogate) is found before it is stored.
 
 from urllib.parse import urlsplit
 
+from django.core.exceptions import TooManyFieldsSent
+from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
 WAGTAIL_SERVE = "wagtail_serve"
@@ -24,6 +26,21 @@ def url_host(url):
         return (urlsplit(url).hostname or "").lower()
     except (TypeError, ValueError):
         return ""
+
+
+def query_parameters(search):
+    """The parameters of ``search`` (``location.search``: "" or "?a=1&b=2"), or None.
+
+    None when ``search`` is no query string or Django's parser refuses it
+    (more fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``), as it would refuse
+    the URL of a request.
+    """
+    if not isinstance(search, str) or (search and not search.startswith("?")):
+        return None
+    try:
+        return QueryDict(search[1:])
+    except TooManyFieldsSent:
+        return None
 
 
 def json_depth(value):

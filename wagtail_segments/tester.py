@@ -221,7 +221,7 @@ def described_visitor(data, host):
         moment = timezone.make_aware(moment)
     profile = VisitorProfile(visitor_id=data["visitor_id"] or DESCRIBED_VISITOR_ID, now=moment)
     for _visit in range(data["visits"]):
-        profile.start_visit(moment, referrer=data["referrer"], utm=utm_parameters(request))
+        profile.start_visit(moment, referrer=data["referrer"], utm=utm_parameters(request.GET))
     for slug, points in data["scores"].items():
         profile.add_score(slug, points, moment, source="code")
     for name, count in data["events"].items():

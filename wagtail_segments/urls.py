@@ -8,6 +8,7 @@ app_name = "wagtail_segments"
 
 urlpatterns = [
     path("event/", views.track_event_view, name="event"),
+    path("beacon/", views.beacon_view, name="beacon"),
     path("erase/", views.erase_profile_view, name="erase"),
     path("segments/", views.segments_view, name="segments"),
     path("fragments/", views.fragments_view, name="fragments"),

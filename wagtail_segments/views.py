@@ -1,9 +1,11 @@
-"""Public endpoints: front-end events, the visitor's segments, fragments, erasing a profile."""
+"""Public endpoints: front-end events, page-view beacons, the visitor's segments, fragments,
+erasing a profile."""
 
 import json
 import re
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.core.cache import caches
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
@@ -11,18 +13,25 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from wagtail.models import Page
 
+from . import caching
 from .conf import segments_settings
 from .editors import is_editor, set_view_as, stop_view_as
 from .engine import log_once
+from .experiences import lets_in
 from .middleware import visitor_state
-from .parsing import served_page_path
+from .parsing import query_parameters, served_page_path, url_host, whole_number
+from .profile import MAX_PAGE_ID
+from .visits import Landing, record_beacon
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 SEGMENT_SLUG = re.compile(r"^[-A-Za-z0-9_]{1,100}$")
 MAX_BODY_BYTES = 1024
 MAX_EVENT_COUNT = 100
 RATE_WINDOW_SECONDS = 60
+MAX_URL_LENGTH = 2000  # a page's location.search and document.referrer
+MAX_BEACON_BYTES = 16 * 1024  # a page id and the two, form-encoded
 
 
 def _error(status, message):
@@ -34,6 +43,11 @@ def _private(data):
     response = JsonResponse(data)
     add_never_cache_headers(response)
     return response
+
+
+def _cross_site(request):
+    """A browser's own label of a request another site's page made."""
+    return request.headers.get("Sec-Fetch-Site") == "cross-site"
 
 
 def _rate_limited(profile):
@@ -89,7 +103,7 @@ def track_event_view(request):
     state = visitor_state(request)
     if state is None:
         return _error(404, "Personalisation is not enabled for this path.")
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+    if _cross_site(request):
         return _error(403, "Events are accepted from this site's own pages only.")
     if len(request.body) > MAX_BODY_BYTES:
         return _error(413, f"The body is over {MAX_BODY_BYTES} bytes.")
@@ -107,6 +121,77 @@ def track_event_view(request):
     state.profile.track_event(name, count, timezone.now())
     state.events.append(name)
     return JsonResponse({"recorded": state.may_store, "event": name, "count": count})
+
+
+def parse_landing(data):
+    """The ``Landing`` a page's script sends (``search``, ``referrer``); raise ``ValueError``.
+
+    ``search`` is the page's ``location.search`` and ``referrer`` its
+    ``document.referrer``, each at most MAX_URL_LENGTH characters. A
+    referrer that names no host (none, or no URL) counts as none.
+    """
+    search, referrer = data.get("search", ""), data.get("referrer", "")
+    for name, text in (("search", search), ("referrer", referrer)):
+        if len(text) > MAX_URL_LENGTH:
+            raise ValueError(f'"{name}" is over {MAX_URL_LENGTH:,} characters.')
+        if "\x00" in text:
+            raise ValueError(f'"{name}" contains a NUL character.')
+    query = query_parameters(search)
+    if query is None:
+        raise ValueError(
+            '"search" must be the page\'s location.search: empty, or "?" and at most '
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} parameters."
+        )
+    return Landing(query, referrer if url_host(referrer) else "")
+
+
+def parse_beacon(data):
+    """The page id and ``Landing`` of a beacon's form; raise ``ValueError`` naming the problem."""
+    page_id = whole_number(data.get("page", ""), MAX_PAGE_ID)
+    if not page_id:
+        raise ValueError(f'"page" must be a page id, a whole number from 1 to {MAX_PAGE_ID:,}.')
+    return page_id, parse_landing(data)
+
+
+@csrf_exempt
+@require_POST
+def beacon_view(request):
+    """Record the view of a page: ``POST page=12&search=?utm_campaign=x&referrer=https://…``.
+
+    With ``TRACKING = "beacon"`` a page records nothing while it is served,
+    so that a cache can give it to everyone; ``{% segments_script %}`` sends
+    this beacon from the page instead, with its ``location.search`` and
+    ``document.referrer``. The view is recorded as the page's own request
+    would have recorded it, and the profile (and in the segment-keyed cache
+    mode the segment-key cookie) is saved with this answer, which no cache
+    keeps. As for events, cross-site requests are refused.
+    """
+    state = visitor_state(request)
+    if state is None:
+        return _error(404, "Personalisation is not enabled for this path.")
+    if segments_settings.TRACKING != "beacon":
+        return _error(404, 'Pages record their own views here: TRACKING is not "beacon".')
+    if _cross_site(request):
+        return _error(403, "Beacons are accepted from this site's own pages only.")
+    if len(request.body) > MAX_BEACON_BYTES:
+        return _error(413, f"The body is over {MAX_BEACON_BYTES:,} bytes.")
+    try:
+        page_id, landing = parse_beacon(request.POST)
+    except ValueError as error:
+        return _error(400, str(error))
+    # Of its own type, as rules about the page see it when it is served (no added query);
+    # the tree's root is no page anyone views.
+    page = Page.objects.live().filter(pk=page_id, depth__gt=1).specific(defer=True).first()
+    if page is None or not lets_in(page, request):
+        return _error(404, "No live page open to this visitor has that id.")
+    response = HttpResponse(status=204)
+    del response["Content-Type"]  # no content
+    add_never_cache_headers(response)
+    if state.may_store:  # consent, Do Not Track, Global Privacy Control; no bots
+        record_beacon(state, page, landing)
+        if state.cache_mode == "segments":
+            caching.refresh_key_cookie(request, response, state)
+    return response
 
 
 @require_POST
@@ -157,21 +242,28 @@ def segments_view(request):
 def fragments_view(request):
     """The personalised blocks of a page, for the fragment cache mode.
 
-    ``GET ?path=/some/page/`` serves that page for this visitor as a request
-    for that path would be (URL resolution, Wagtail's routing, privacy, live
-    content only), collecting the HTML of each personalised block in page
-    order: ``{"fragments": ["<div>…", …]}``. The view of the page is recorded
-    here, not on the cached page.
+    ``GET ?path=/some/page/&search=?utm_campaign=x&referrer=https://…``
+    serves that page for this visitor as a request for that path would be
+    (URL resolution, Wagtail's routing, privacy, live content only), with
+    the query string and Referer the visitor landed on it with (the page's
+    ``location.search`` and ``document.referrer``), collecting the HTML of
+    each personalised block in page order: ``{"fragments": ["<div>…", …]}``.
+    The view of the page is recorded here, not on the cached page.
     """
     state = visitor_state(request)
     if state is None:
         return _error(404, "Personalisation is not enabled for this path.")
     path = request.GET.get("path", "")
-    if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
+    if not path.startswith("/") or path.startswith("//") or len(path) > MAX_URL_LENGTH:
         return _error(400, "Give the page's path, starting with a single /.")
+    try:
+        landing = parse_landing(request.GET)
+    except ValueError as error:
+        return _error(400, str(error))
     page_path = served_page_path(unquote(path))
     if page_path is None:  # no request for this path could reach a page
         return _error(404, "No live page has that path.")
+    serve_as_landed(request, landing)
     state.fragments = []
     try:
         response = page_path.func(request, *page_path.args, **page_path.kwargs)
@@ -182,6 +274,16 @@ def fragments_view(request):
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return _error(403, "That page is not open to this visitor.")
     return _private({"fragments": state.fragments})
+
+
+def serve_as_landed(request, landing):
+    """Give the request the query string and Referer of the page view it stands for."""
+    request.GET = landing.query
+    request.META["QUERY_STRING"] = landing.query.urlencode()
+    if landing.referrer:
+        request.META["HTTP_REFERER"] = landing.referrer
+    else:
+        request.META.pop("HTTP_REFERER", None)
 
 
 def _back(request):

@@ -1,4 +1,4 @@
-"""Template tags: ``{% segment %}`` blocks, the ``in_segment`` filter and the event script.
+"""Template tags: ``{% segment %}`` blocks, the ``in_segment`` filter and the front-end script.
 
 {% load wagtail_segments %}
 {% segment "students" "graduates" %}…{% else %}…{% endsegment %}
@@ -10,11 +10,13 @@ from django import template
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from wagtail.models import Page
 
 from ..caching import mode
-from ..conf import URLS_MODULE
+from ..conf import URLS_MODULE, segments_settings
 from ..content import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
 from ..engine import log_once
+from ..experiences import CANONICAL_CONTEXT_NAME
 from ..middleware import visitor_state
 from ..placements import render_placements
 
@@ -61,9 +63,9 @@ def in_segment(request, slug):
     return matches(state.segments if state else None, [slug])
 
 
-@register.simple_tag
-def segments_script():
-    """The front-end helpers: events, and in the fragment cache mode, the fragment filler."""
+@register.simple_tag(takes_context=True)
+def segments_script(context):
+    """The front-end helpers: events; the fragment filler and the page-view beacon when on."""
     try:
         event_url = reverse("wagtail_segments:event")
     except NoReverseMatch:
@@ -80,7 +82,29 @@ def segments_script():
             static("wagtail_segments/js/fragments.js"),
             reverse("wagtail_segments:fragments"),
         )
+    page = served_page(context)
+    if segments_settings.TRACKING == "beacon" and page is not None:
+        html += format_html(
+            '<script src="{}" data-beacon-url="{}" data-page="{}" defer></script>',
+            static("wagtail_segments/js/beacon.js"),
+            reverse("wagtail_segments:beacon"),
+            page.pk,
+        )
     return html
+
+
+def served_page(context):
+    """The page whose view the template shows: the page asked for when an experience serves it.
+
+    None in a preview, which is no page view.
+    """
+    if getattr(context.get("request"), "is_preview", False):
+        return None
+    for name in (CANONICAL_CONTEXT_NAME, "page", "self"):
+        page = context.get(name)
+        if isinstance(page, Page) and page.pk:
+            return page
+    return None
 
 
 @register.simple_tag(takes_context=True)

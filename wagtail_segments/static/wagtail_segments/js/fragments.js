@@ -4,19 +4,30 @@
  * default content of each personalised block inside an element marked
  * data-segments-fragment="N". This script asks the fragment endpoint (this
  * script tag's data-fragments-url) for this visitor's version of the page's
- * blocks and swaps each one in; if the call fails the defaults stay.
+ * blocks (sending the page's location.search and document.referrer, which
+ * rules about the visit's landing read) and swaps each one in; if the call
+ * fails the defaults stay.
  */
 (function () {
   "use strict";
   var script = document.currentScript;
   var endpoint = script && script.dataset.fragmentsUrl;
+  var MAX_LENGTH = 2000; // what the endpoint accepts of the query and of the referrer
 
   function fill() {
     var placeholders = document.querySelectorAll("[data-segments-fragment]");
     if (!endpoint || !placeholders.length) {
       return Promise.resolve(0);
     }
-    var url = endpoint + "?path=" + encodeURIComponent(window.location.pathname);
+    // The page's query and referrer: rules about the visit's landing (a campaign) see them.
+    var url =
+      endpoint +
+      "?" +
+      new URLSearchParams({
+        path: window.location.pathname,
+        search: window.location.search.slice(0, MAX_LENGTH),
+        referrer: document.referrer.slice(0, MAX_LENGTH),
+      });
     return fetch(url, { credentials: "same-origin" })
       .then(function (response) {
         return response.ok ? response.json() : { fragments: [] };
