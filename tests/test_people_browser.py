@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def customers(demo_site):
+def customers(demo_site, sandbox_settings):
     """Sam and Ivy, as `make run` loads them: logged in, with the user store."""
     from pages.management.commands.load_demo import Command
 
