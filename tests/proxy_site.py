@@ -65,7 +65,7 @@ def build_segments():
 
 def returning_visitor(slug, home_id, now):
     """A profile as an earlier visit left it: a member of segment ``slug`` only."""
-    from wagtail_segments.profile import VisitorProfile
+    from wagtail_segments.visitor.profile import VisitorProfile
 
     earlier = now - timedelta(minutes=2)  # the same visit, still going on
     profile = VisitorProfile(now=earlier)
@@ -90,7 +90,7 @@ def returning_visitor(slug, home_id, now):
 def build_returning_visitors(count, home_id):
     from django.utils import timezone
 
-    from wagtail_segments.stores import DatabaseStore, _sign
+    from wagtail_segments.visitor.stores import DatabaseStore, _sign
 
     now = timezone.now()
     store = DatabaseStore()

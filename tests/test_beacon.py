@@ -21,10 +21,10 @@ from tests.factories import BOT_UA, BROWSER_UA, make_site_with_pages
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH, problems, segments_settings
-from wagtail_segments.middleware import visitor_state
+from wagtail_segments.current import visitor_state
 from wagtail_segments.models import Interest, PageInterest, Segment, SiteDay
 from wagtail_segments.stats import recorder
-from wagtail_segments.stores import visitor_store
+from wagtail_segments.visitor.stores import visitor_store
 
 BEACON_URL = "/personalisation/beacon/"
 BEACON = {"TRACKING": "beacon"}

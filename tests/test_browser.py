@@ -4,8 +4,8 @@ import pytest
 
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Segment
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import _unsign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import _unsign
 
 pytestmark = [
     pytest.mark.browser,
@@ -242,7 +242,7 @@ def test_a_visitor_gets_no_cockpit_and_cannot_force_a_segment(
     live_server, demo_site, editor, browser_page, chromium
 ):
     from tests.factories import BROWSER_UA
-    from wagtail_segments.editors import VIEW_AS_COOKIE
+    from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
 
     log_in(browser_page, live_server)
     browser_page.request.post(

@@ -20,9 +20,9 @@ from tests.test_caching import CACHES, COUNTRIES, PAGE_CACHE, offer_page  # noqa
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments.caching import key_cookie_name
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.editors import VIEW_AS_COOKIE
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import _unsign
+from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import _unsign
 
 VISITORS = 200
 MODES = ("private", "segments", "fragments")

@@ -16,8 +16,8 @@ from tests.testapp.models import PersonalisedPage, PlainPage
 from wagtail_segments import engine
 from wagtail_segments.caching import SEGMENTS_HEADER
 from wagtail_segments.models import Segment
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import CacheStore, _unsign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import CacheStore, _unsign
 
 COUNTRIES = ["FR", "DE", "GB", "US"]
 PAGE_CACHE = "pages"
@@ -184,7 +184,7 @@ def test_a_template_listing_the_visitors_segments_depends_on_all_of_them(offer_p
 
 def test_asking_in_code_or_templates_counts_as_asking(offer_page, rf):
     from wagtail_segments import api
-    from wagtail_segments.middleware import attach_state
+    from wagtail_segments.visitor.state import attach_state
 
     def segments_after(ask):
         request = rf.get("/", HTTP_USER_AGENT=BROWSER_UA)
@@ -202,7 +202,7 @@ def test_asking_in_code_or_templates_counts_as_asking(offer_page, rf):
 
 @override_settings(WAGTAIL_SEGMENTS={"CACHE_MODE": "segments", "PROFILE_STORE": "cache"})
 def test_an_editors_page_is_never_for_a_shared_cache(offer_page, client, django_user_model):
-    from wagtail_segments.editors import VIEW_AS_COOKIE
+    from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
 
     editor = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
     client.force_login(editor)

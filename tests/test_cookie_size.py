@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from tests.factories import BROWSER_UA
 from wagtail_segments import api
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.middleware import SegmentsMiddleware, visitor_state
-from wagtail_segments.profile import (
+from wagtail_segments.current import visitor_state
+from wagtail_segments.middleware import SegmentsMiddleware
+from wagtail_segments.visitor.profile import (
     MAX_ATTRIBUTES,
     MAX_EVENTS,
     MAX_KEY_LENGTH,
@@ -30,8 +31,8 @@ from wagtail_segments.profile import (
     UTM_PARAMETERS,
     VisitorProfile,
 )
-from wagtail_segments.stores import MAX_PROFILE_COOKIE, CookieStore, _sign
-from wagtail_segments.visits import record_once
+from wagtail_segments.visitor.stores import MAX_PROFILE_COOKIE, CookieStore, _sign
+from wagtail_segments.visitor.visits import record_once
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
 PROPERTY = settings(
@@ -287,7 +288,7 @@ def test_the_cookie_store_leaves_out_no_more_than_it_must(removals, monkeypatch)
         forms = [_sign(profile.to_data()), *map(_sign, profile.trimmed_data())]
         room = len(forms[removals])
         name = f"{segments_settings.COOKIE_NAME}="
-        monkeypatch.setattr("wagtail_segments.stores.MAX_PROFILE_COOKIE", len(name) + room)
+        monkeypatch.setattr("wagtail_segments.visitor.stores.MAX_PROFILE_COOKIE", len(name) + room)
         response = HttpResponse()
         CookieStore().save(RequestFactory().get("/"), response, profile)
     # The first form that fits: the store stops as soon as the profile does.

@@ -7,8 +7,8 @@ from django.test import override_settings
 
 from tests.factories import BROWSER_UA
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import _unsign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import _unsign
 
 URL = "/personalisation/event/"
 

@@ -6,11 +6,11 @@ import pytest
 from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
-from wagtail_segments import engine
+from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet, load_definitions
 from wagtail_segments.models import Interest, ManualMember, Segment
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.rules import Rule, registry
+from wagtail_segments.visitor.profile import VisitorProfile
 
 
 def pageviews(count, operator="gte", negate=False):
@@ -213,8 +213,8 @@ def test_a_raising_rule_counts_as_not_matching_and_is_logged_once(db, caplog):
             name="Fragile", slug="fragile", match="any", rules=[("exploding", {}), pageviews(0)]
         )
         Segment.objects.create(name="Strict", slug="strict", rules=[("exploding", {})])
-        engine._logged.clear()
-        with caplog.at_level(logging.ERROR, logger="wagtail_segments.engine"):
+        log._logged.clear()
+        with caplog.at_level(logging.ERROR, logger="wagtail_segments"):
             for _ in range(3):
                 segments = segment_set()
                 assert "fragile" in segments
@@ -286,7 +286,7 @@ def test_manual_members_by_user_and_visitor_id(db, django_user_model):
 def test_unreachable_cache_still_serves_segments(db, caplog):
     Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(0)])
     engine._memory.update(version=None, definitions=None)
-    engine._logged.clear()
+    log._logged.clear()
     with caplog.at_level(logging.ERROR):
         assert "busy" in segment_set()
         assert "busy" in segment_set()

@@ -24,9 +24,9 @@ from tests.test_stats import CAMPUS, counted, today, visitor  # noqa: F401  (fix
 from wagtail_segments import engine, stats
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import SegmentDay, SiteDay
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.stats import recorder
-from wagtail_segments.stores import CacheStore, _unsign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import CacheStore, _unsign
 
 PATHS = ["/", "/savings/", "/campus/", "/news/"]
 

@@ -23,11 +23,11 @@ from tests.factories import BROWSER_UA
 from tests.test_cockpit import COCKPIT
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.editors import VIEW_AS_COOKIE, is_editor
 from wagtail_segments.models import Interest, PageInterest, Segment
 from wagtail_segments.parsing import url_host, whole_number
-from wagtail_segments.profile import MAX_TEXT_LENGTH, VisitorProfile
-from wagtail_segments.stores import _sign
+from wagtail_segments.visitor.editors import VIEW_AS_COOKIE, is_editor
+from wagtail_segments.visitor.profile import MAX_TEXT_LENGTH, VisitorProfile
+from wagtail_segments.visitor.stores import _sign
 
 HOSTILE = settings(
     max_examples=40,

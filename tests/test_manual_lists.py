@@ -6,9 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from wagtail_segments.engine import SegmentSet
 from wagtail_segments.manual_lists import add_members, replace_members
 from wagtail_segments.models import ManualMember, Segment
-from wagtail_segments.offline import built_request
 from wagtail_segments.portability import MAX_MEMBERS, ImportProblems
-from wagtail_segments.profile import VisitorProfile
+from wagtail_segments.visitor.offline import built_request
+from wagtail_segments.visitor.profile import VisitorProfile
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from wagtail.models import ModelLogEntry
 from tests.factories import BROWSER_UA, make_site_with_pages
 from wagtail_segments import engine
 from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.spreadsheets import unescape_cell
-from wagtail_segments.stores import DatabaseStore
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import DatabaseStore
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_a_persons_visits_page_views_and_campaigns_over_time(site, admin_client)
 
 def test_cookie_profiles_keep_no_visit_log_or_memberships(site):
     from wagtail_segments.conf import segments_settings
-    from wagtail_segments.stores import _unsign
+    from wagtail_segments.visitor.stores import _unsign
 
     visitor = browser()
     visitor.get("/investing/?utm_campaign=isa")

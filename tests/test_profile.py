@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from wagtail_segments.profile import (
+from wagtail_segments.visitor.profile import (
     MAX_ATTRIBUTES,
     MAX_EVENT_DAYS,
     MAX_PAGES,

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from tests.factories import BROWSER_UA
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.editors import VIEW_AS_COOKIE
 from wagtail_segments.models import Segment
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.rules import Rule, register
 from wagtail_segments.rules.registry import registry
+from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
+from wagtail_segments.visitor.profile import VisitorProfile
 
 HOSTILE = settings(
     max_examples=40,

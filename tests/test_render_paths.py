@@ -19,7 +19,8 @@ from django.test import AsyncClient, RequestFactory
 from tests.factories import BROWSER_UA, make_site_with_pages
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
-from wagtail_segments.middleware import SegmentsMiddleware, current_state
+from wagtail_segments.current import current_state
+from wagtail_segments.middleware import SegmentsMiddleware
 from wagtail_segments.models import Segment
 
 TEMPLATES = "testapp/render_paths/"

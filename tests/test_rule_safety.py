@@ -24,12 +24,12 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from tests.factories import BROWSER_UA, segment_form
-from wagtail_segments import engine
+from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet, check_rule, compile_rule
 from wagtail_segments.models import Segment
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.rules import Rule
 from wagtail_segments.rules.registry import registry
+from wagtail_segments.visitor.profile import VisitorProfile
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -44,7 +44,7 @@ def fresh_engine():
     engine._memory.update(version=None, definitions=None)
     engine._too_slow.clear()
     engine._recent_answers.clear()
-    engine._logged.clear()
+    log._logged.clear()
     yield
     engine._too_slow.clear()
     engine._recent_answers.clear()

@@ -14,8 +14,8 @@ from wagtail import blocks
 
 from wagtail_segments.engine import CompiledSegment, SegmentSet, check_rule, compile_rule
 from wagtail_segments.models import Interest
-from wagtail_segments.profile import VisitorProfile
 from wagtail_segments.rules import registry
+from wagtail_segments.visitor.profile import VisitorProfile
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=LONDON)
@@ -349,7 +349,7 @@ def test_event_count_ever_and_within_days():
     visitor.track_event("download", 1, MONDAY_NOON)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "wagtail_segments.profile.unix",
+            "wagtail_segments.visitor.profile.unix",
             lambda moment=None: int((moment or MONDAY_NOON).timestamp()),
         )
         ever = {"event": "download", "operator": "gte", "count": 3}

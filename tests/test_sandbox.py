@@ -12,8 +12,8 @@ from wagtail.models import Page
 from tests.factories import BROWSER_UA
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.engine import SegmentSet
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import CookieStore
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import CookieStore
 
 pytestmark = pytest.mark.usefixtures("sandbox_settings")
 CONSENT = "cookie_consent"  # what the sandbox's settings name

@@ -14,8 +14,8 @@ from tests.factories import BOT_UA, BROWSER_UA, make_site_with_pages
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
 from wagtail_segments.models import Segment, StoredProfile
-from wagtail_segments.profile import MAX_MEMBERSHIPS, VisitorProfile
 from wagtail_segments.signals import segment_entered, segment_left
+from wagtail_segments.visitor.profile import MAX_MEMBERSHIPS, VisitorProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def browser(**headers):
 
 
 def state_of(request):
-    from wagtail_segments.middleware import visitor_state
+    from wagtail_segments.current import visitor_state
 
     return visitor_state(request)
 

@@ -21,7 +21,7 @@ from wagtail_segments import engine, stats
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
 from wagtail_segments.stats import recorder
-from wagtail_segments.stores import _unsign
+from wagtail_segments.visitor.stores import _unsign
 
 CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
 
@@ -174,7 +174,7 @@ def test_counting_waits_until_the_response_is_sent(counted):
 
 def test_a_sticky_membership_found_by_the_count_reaches_the_cookie(counted):
     from wagtail_segments.models import Segment
-    from wagtail_segments.profile import VisitorProfile
+    from wagtail_segments.visitor.profile import VisitorProfile
 
     Segment.objects.create(
         name="Readers", slug="readers", sticky_days=7, rules=[("pageviews", {"count": 1})]

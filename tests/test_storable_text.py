@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from tests.factories import BROWSER_UA
 from wagtail_segments import api
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.middleware import attach_state
 from wagtail_segments.models import StoredProfile
 from wagtail_segments.parsing import UNSTORABLE, is_storable
-from wagtail_segments.profile import MAX_VALUE_LENGTH, VisitorProfile, checked_attribute
-from wagtail_segments.stores import DatabaseStore, _sign
+from wagtail_segments.visitor.profile import MAX_VALUE_LENGTH, VisitorProfile, checked_attribute
+from wagtail_segments.visitor.state import attach_state
+from wagtail_segments.visitor.stores import DatabaseStore, _sign
 
 DATABASE_STORE = override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": "database"})
 NUL = "Lon\x00don"

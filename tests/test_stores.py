@@ -13,8 +13,8 @@ from django.test import RequestFactory, override_settings
 from tests.factories import BROWSER_UA
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import StoredProfile
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import CookieStore, _sign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import CookieStore, _sign
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
@@ -137,7 +137,7 @@ def test_expired_cookie_gives_a_fresh_profile(visitor):
     visitor.cookies[segments_settings.COOKIE_NAME] = old
     with time_machine.travel(START + timedelta(days=400), tick=False):
         visitor.get("/savings/")
-        from wagtail_segments.stores import _unsign
+        from wagtail_segments.visitor.stores import _unsign
 
         fresh = VisitorProfile.from_data(
             _unsign(visitor.cookies[segments_settings.COOKIE_NAME].value)

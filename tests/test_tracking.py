@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import BOT_UA, BROWSER_UA
 from wagtail_segments.conf import MIDDLEWARE_PATH, segments_settings
 from wagtail_segments.models import Interest, PageInterest, Segment
-from wagtail_segments.profile import VisitorProfile
-from wagtail_segments.stores import _unsign
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import _unsign
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
 
@@ -218,7 +218,7 @@ def test_tampered_and_truncated_cookies_give_a_fresh_profile(visitor, pages):
 def test_old_format_cookie_gives_a_fresh_profile(visitor, pages):
     from django.core import signing
 
-    from wagtail_segments.stores import SALT
+    from wagtail_segments.visitor.stores import SALT
 
     old = signing.dumps({"_": 0, "visits": 9}, salt=SALT, compress=True)
     visitor.cookies[segments_settings.COOKIE_NAME] = old

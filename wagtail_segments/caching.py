@@ -15,9 +15,9 @@ every segment that content uses, for a CDN that keys on one cookie. A
 response that sets a cookie, or whose rendering changed the answer, is
 marked private instead, so no cache stores what another visitor may not get.
 
-Every cookie of the package is set or deleted through ``set_cookie`` and
-``delete_cookie`` here, which mark that response private in every mode: a
-cache that stored it would replay one visitor's profile or id to everyone.
+Every cookie of the package is set or deleted through ``cookies``, which
+marks that response private in every mode: a cache that stored it would
+replay one visitor's profile or id to everyone.
 
 With ``TRACKING = "beacon"`` pages set neither cookie: the page's beacon
 records the view and refreshes the segment-key cookie.
@@ -26,9 +26,10 @@ records the view and refreshes the segment-key cookie.
 import hashlib
 
 from django.core.cache import caches
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_vary_headers
 
 from .conf import segments_settings
+from .cookies import mark_private, set_cookie
 
 SEGMENTS_HEADER = "X-Wagtail-Segments"
 SEGMENTS_META = "HTTP_X_WAGTAIL_SEGMENTS"
@@ -43,25 +44,6 @@ def mode():
 
 def key_cookie_name():
     return f"{segments_settings.COOKIE_NAME}_key"
-
-
-def mark_private(response):
-    patch_vary_headers(response, ("Cookie",))
-    patch_cache_control(response, private=True)
-
-
-def set_cookie(request, response, name, value, max_age):
-    """Set one of the package's cookies on a response no shared cache may keep."""
-    response.set_cookie(
-        name, value, max_age=max_age, secure=request.is_secure(), httponly=True, samesite="Lax"
-    )
-    mark_private(response)
-
-
-def delete_cookie(response, name):
-    """Delete one of the package's cookies, on a response no shared cache may keep."""
-    response.delete_cookie(name, samesite="Lax")
-    mark_private(response)
 
 
 def segments_key(segments, slugs):
@@ -95,7 +77,9 @@ def before_view(request, state):
     learned = _cache().get(_learned_key(request))
     if learned is None:
         return
-    from .visits import record_once  # visits needs the middleware, which needs this module
+    from wagtail_segments.visitor.visits import (
+        record_once,  # visits needs the middleware, which needs this module
+    )
 
     page_id, slugs = learned
     record_once(state, page_id)

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
+from wagtail_segments.current import visitor_state
+from wagtail_segments.visitor.profile import MAX_PAGE_ID
+
 from .engine import SegmentSet
-from .middleware import visitor_state
 from .parsing import whole_number
-from .profile import MAX_PAGE_ID
 
 MAX_ATTRIBUTE_TEXT = 80
 

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from django.utils.html import format_html
 
-from .middleware import current_state, visitor_state
+from wagtail_segments.current import current_state, visitor_state
 
 MATCH_ANY, MATCH_ALL = "any", "all"
 FRAGMENT_ATTRIBUTE = "data-segments-fragment"

@@ -29,6 +29,7 @@ from django.utils import timezone
 from . import __version__
 from .conf import segments_settings
 from .fields import stored_rules
+from .log import log_once
 from .rules.base import RULE_TIME_BUDGET, RuleContext
 from .rules.registry import registry
 from .scoring import ScoringRules, compile_scoring
@@ -265,13 +266,6 @@ def compile_experiences():
 # -- caching -------------------------------------------------------------------------------------
 
 _memory = {"version": None, "rules": None, "definitions": None, "checked": float("-inf")}
-_logged = set()
-
-
-def log_once(key, message, *args, exc_info=False):
-    if key not in _logged:
-        _logged.add(key)
-        logger.error(message, *args, exc_info=exc_info)
 
 
 def _cache():

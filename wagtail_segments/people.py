@@ -23,10 +23,11 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 
+from wagtail_segments.visitor.offline import judged
+from wagtail_segments.visitor.profile import VisitorProfile
+from wagtail_segments.visitor.stores import CacheStore
+
 from .conf import segments_settings
-from .offline import judged
-from .profile import VisitorProfile
-from .stores import CacheStore
 
 BATCH = 500
 USER_PREFIX = "user:"

@@ -35,6 +35,9 @@ from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogFormatter, log
 from wagtail.models import Page
 
+from wagtail_segments.visitor.profile import unix
+from wagtail_segments.visitor.visit_log import visits
+
 from .cockpit import profile_context
 from .conf import segments_settings
 from .models import Interest, Segment, StoredProfile
@@ -50,10 +53,8 @@ from .people import (
     users_by_pk,
     without_ips,
 )
-from .profile import unix
 from .reports import trend_chart
 from .spreadsheets import EscapedCSVMixin
-from .visit_log import visits
 
 PERMISSION = "wagtail_segments.view_people"
 EXPORT_ACTION = "wagtail_segments.export_people"

@@ -21,7 +21,8 @@ from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 
-from .editors import PERMISSION
+from wagtail_segments.visitor.editors import PERMISSION
+
 from .parsing import whole_number
 from .spreadsheets import EscapedCSVMixin
 

@@ -45,9 +45,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from wagtail_segments.visitor.editors import is_editor
+
 from .conf import segments_settings
-from .editors import is_editor
-from .engine import log_once
+from .log import log_once
 
 logger = logging.getLogger(__name__)
 

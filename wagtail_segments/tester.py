@@ -19,12 +19,9 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.models import Site
 
-from .editors import PERMISSION
-from .engine import SegmentSet
-from .middleware import attach_state
-from .offline import built_request
-from .parsing import json_depth, served_page_path, whole_number
-from .profile import (
+from wagtail_segments.visitor.editors import PERMISSION
+from wagtail_segments.visitor.offline import built_request
+from wagtail_segments.visitor.profile import (
     MAX_KEY_LENGTH,
     MAX_SLUG_LENGTH,
     MAX_TIME,
@@ -34,7 +31,11 @@ from .profile import (
     checked_name,
     unix,
 )
-from .visits import utm_parameters
+from wagtail_segments.visitor.state import attach_state
+from wagtail_segments.visitor.visits import utm_parameters
+
+from .engine import SegmentSet
+from .parsing import json_depth, served_page_path, whole_number
 
 DEVICES = {
     "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

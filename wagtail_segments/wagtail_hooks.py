@@ -7,9 +7,11 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.snippets.models import register_snippet
 
+from wagtail_segments.visitor.editors import PERMISSION
+from wagtail_segments.visitor.visits import track_page_view
+
 from . import report_urls
 from .audit import warn_editor
-from .editors import PERMISSION
 from .experiences import serve_experience
 from .people_views import (
     register_log_actions,
@@ -19,7 +21,6 @@ from .people_views import (
 )
 from .userbar import add_cockpit
 from .viewsets import PersonalisationViewSetGroup
-from .visits import track_page_view
 
 register_snippet(PersonalisationViewSetGroup)
 

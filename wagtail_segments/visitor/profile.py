@@ -19,8 +19,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .conf import segments_settings
-from .parsing import UNSTORABLE, clipped_url, is_storable, shape_problems
+from ..conf import segments_settings
+from ..parsing import UNSTORABLE, clipped_url, is_storable, shape_problems
 
 FORMAT_VERSION = 1
 MAX_PAGES = 16  # pages with a view count kept (most recent first out)

@@ -8,8 +8,8 @@ prefetches are neither tracked nor scored at all.
 
 from django.utils.module_loading import import_string
 
-from .conf import segments_settings
-from .useragent import is_bot
+from ..conf import segments_settings
+from ..useragent import is_bot
 
 NO = {"", "0", "false", "no", "off"}
 

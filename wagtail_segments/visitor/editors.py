@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import DatabaseError
 
-from . import caching
-from .engine import log_once
+from ..cookies import delete_cookie, set_cookie
+from ..log import log_once
 
 PERMISSION = "wagtail_segments.view_segment"
 VIEW_AS_COOKIE = "wagtail_segments_view_as"
@@ -52,8 +52,8 @@ def view_as_slugs(request):
 
 def set_view_as(request, response, slugs):
     value = signing.dumps(sorted(slugs), salt=VIEW_AS_SALT)
-    caching.set_cookie(request, response, VIEW_AS_COOKIE, value, VIEW_AS_MAX_AGE)
+    set_cookie(request, response, VIEW_AS_COOKIE, value, VIEW_AS_MAX_AGE)
 
 
 def stop_view_as(response):
-    caching.delete_cookie(response, VIEW_AS_COOKIE)
+    delete_cookie(response, VIEW_AS_COOKIE)

@@ -20,9 +20,9 @@ and editors viewing the site as segments.
 
 import logging
 
-from .engine import log_once
+from ..log import log_once
+from ..signals import segment_entered, segment_left
 from .profile import MAX_MEMBERSHIPS
-from .signals import segment_entered, segment_left
 from .stores import ServerSideStore, is_authenticated
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def note_erased(state):
 
 
 def send(signal, slug, visitor_id, user, request, held_out):
-    from .models import Segment
+    from ..models import Segment
 
     answers = signal.send_robust(
         sender=Segment,

@@ -11,7 +11,7 @@ it: their cookie must stay under 1 KB.
 from dataclasses import dataclass
 from datetime import datetime
 
-from .parsing import url_host
+from ..parsing import url_host
 from .profile import MAX_VISIT_LOG
 from .stores import ServerSideStore
 

@@ -15,13 +15,13 @@ from django.core import signing
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
-from . import caching
-from .conf import segments_settings
+from .. import cookies
+from ..conf import segments_settings
 from .profile import VisitorProfile
 
 logger = logging.getLogger(__name__)
 
-SALT = "wagtail_segments.profile"
+SALT = "wagtail_segments.visitor.profile"
 MAX_COOKIE_LENGTH = 4096  # what browsers keep; anything longer was not written by us
 MAX_PROFILE_COOKIE = 1024  # bytes of the profile cookie as the browser sends it back (name=value)
 CACHE_KEY = "wagtail_segments:profile:{key}"
@@ -49,13 +49,13 @@ def _profile(data):
 
 
 def set_cookie(request, response, value):
-    caching.set_cookie(
+    cookies.set_cookie(
         request, response, segments_settings.COOKIE_NAME, value, segments_settings.COOKIE_MAX_AGE
     )
 
 
 def delete_cookie(response):
-    caching.delete_cookie(response, segments_settings.COOKIE_NAME)
+    cookies.delete_cookie(response, segments_settings.COOKIE_NAME)
 
 
 class CookieStore:
@@ -175,17 +175,17 @@ class DatabaseStore(ServerSideStore):
     """Profiles in the database: one query to read, one to write when changed."""
 
     def read(self, key):
-        from .models import StoredProfile
+        from ..models import StoredProfile
 
         return StoredProfile.objects.filter(key=key).values_list("data", flat=True).first()
 
     def write(self, key, data):
-        from .models import StoredProfile
+        from ..models import StoredProfile
 
         StoredProfile.objects.update_or_create(key=key, defaults={"data": data})
 
     def delete(self, key):
-        from .models import StoredProfile
+        from ..models import StoredProfile
 
         StoredProfile.objects.filter(key=key).delete()
 

@@ -12,7 +12,7 @@ given. Nothing is read from or written to any store.
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from .engine import SegmentSet
+from ..engine import SegmentSet
 
 DEFAULT_HOST = "localhost"
 

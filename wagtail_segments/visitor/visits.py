@@ -6,11 +6,11 @@ from typing import NamedTuple
 from django.http import QueryDict
 from django.utils import timezone
 
-from .conf import segments_settings
-from .middleware import visitor_state
-from .parsing import url_host
+from ..conf import segments_settings
+from ..current import visitor_state
+from ..parsing import url_host
+from ..scoring import score_page_view
 from .profile import UTM_PARAMETERS, unix
-from .scoring import score_page_view
 
 
 class Landing(NamedTuple):
