@@ -9,7 +9,7 @@ from django.test import RequestFactory, override_settings
 from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet, load_definitions
 from wagtail_segments.models import Interest, ManualMember, Segment
-from wagtail_segments.rules import Rule, registry
+from wagtail_segments.rules import Rule, compiled, registry
 from wagtail_segments.visitor.profile import VisitorProfile
 
 
@@ -64,7 +64,7 @@ def test_cold_process_reads_the_compiled_definitions_from_django_cache(
 
 def test_another_process_change_is_seen_within_the_recheck_interval(db, monkeypatch, cache_reads):
     clock = [1000.0]
-    monkeypatch.setattr(engine.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(compiled.time, "monotonic", lambda: clock[0])
     make_segments(2)
     assert "new" not in load_definitions().segments
     # Another process adds a segment (no signal here) and stamps a new version in the cache.
@@ -94,7 +94,7 @@ def test_definitions_cached_by_another_release_are_not_read(db, monkeypatch):
     version = cache.get(engine.VERSION_KEY)
     # What the release before left in the shared cache under the same version stamp.
     older = engine.DEFINITIONS_KEY.format(
-        release="0.0.1", rules=engine.registry.fingerprint, version=version
+        release="0.0.1", rules=compiled.registry.fingerprint, version=version
     )
     cache.set(older, "older", None)
     monkeypatch.setattr(engine, "__version__", "0.0.2")
@@ -323,12 +323,12 @@ def test_the_sandbox_registers_its_own_rule_like_any_project():
     from pages.segment_rules import CompanySizeRule
 
     assert type(registry.get("company_size")) is CompanySizeRule
-    rule = engine.compile_rule("company_size", {"minimum": 50})
+    rule = compiled.compile_rule("company_size", {"minimum": 50})
     big = RequestFactory().get("/", headers={"X-Company-Size": "120"})
     small = RequestFactory().get("/", headers={"X-Company-Size": "12"})
     unknown = RequestFactory().get("/", headers={"X-Company-Size": "lots"})
     verdicts = [
-        engine.check_rule(rule, SegmentSet(request, VisitorProfile()).context(None))
+        compiled.check_rule(rule, SegmentSet(request, VisitorProfile()).context(None))
         for request in (big, small, unknown)
     ]
     assert verdicts == [True, False, False]
@@ -339,4 +339,4 @@ def test_the_sandbox_registers_its_own_rule_like_any_project():
     [("Page views ≥ 3", "page views ≥ 3"), ("UTM source", "UTM source"), ("", ""), ("X", "X")],
 )
 def test_rule_sentences_read_as_one_line(sentence, inside):
-    assert engine.in_sentence(sentence) == inside
+    assert compiled.in_sentence(sentence) == inside

@@ -16,7 +16,7 @@ from tests.factories import BROWSER_UA
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Segment
-from wagtail_segments.rules import Rule, register
+from wagtail_segments.rules import Rule, compiled, register
 from wagtail_segments.rules.registry import registry
 from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
 from wagtail_segments.visitor.profile import VisitorProfile
@@ -204,8 +204,8 @@ def troublesome_rules(site):
     yield
     for rule in (SlowRule, BrokenRule):
         registry.unregister(rule.slug)
-    engine._too_slow.clear()
-    engine._recent_answers.clear()
+    compiled._too_slow.clear()
+    compiled._recent_answers.clear()
 
 
 def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(troublesome_rules, caplog):
@@ -215,7 +215,7 @@ def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(troubles
     client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
     timings = []
     with caplog.at_level(logging.ERROR):
-        for _ in range(engine.SLOW_ANSWERS_ALLOWED + 3):
+        for _ in range(compiled.SLOW_ANSWERS_ALLOWED + 3):
             started = time.perf_counter()
             response = client.get("/personalisation/segments/")
             timings.append(time.perf_counter() - started)
@@ -224,8 +224,8 @@ def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(troubles
             assert "broken" not in slugs
     # The slow rule was waited for only up to its budget, a few times; from then on it
     # counts as not matching, without being asked.
-    slow = [elapsed >= engine.RULE_TIME_BUDGET for elapsed in timings]
-    assert slow == [True] * engine.SLOW_ANSWERS_ALLOWED + [False] * 3
+    slow = [elapsed >= compiled.RULE_TIME_BUDGET for elapsed in timings]
+    assert slow == [True] * compiled.SLOW_ANSWERS_ALLOWED + [False] * 3
     # Its answers (after 0.12 s) were not waited for (the first request compiles the segments).
     assert max(timings[1:]) < 0.12
     messages = [record.getMessage() for record in caplog.records]
@@ -240,15 +240,15 @@ def test_one_slow_answer_switches_no_rule_off(troublesome_rules):
     Segment.objects.create(name="Slow", slug="slow", rules=[("slow_lookup", {})])
     engine.invalidate_definitions()
     request = RequestFactory().get("/")
-    compiled = engine.load_definitions().segments["slow"]
-    context = engine.SegmentSet(request, VisitorProfile()).context(compiled)
-    rule = compiled.rules[0]
+    segment = engine.load_definitions().segments["slow"]
+    context = engine.SegmentSet(request, VisitorProfile()).context(segment)
+    rule = segment.rules[0]
     for _ in range(5):
-        assert not engine.check_rule(rule, context)  # slow (0.12 s): cut at the budget
+        assert not compiled.check_rule(rule, context)  # slow (0.12 s): cut at the budget
         with mock.patch.object(SlowRule, "matches", lambda self, value, context: True):
-            for _ in range(engine.SLOW_WINDOW):
-                assert engine.check_rule(rule, context)  # then fast for a while
-    assert not engine._too_slow
+            for _ in range(compiled.SLOW_WINDOW):
+                assert compiled.check_rule(rule, context)  # then fast for a while
+    assert not compiled._too_slow
 
 
 def test_markup_in_names_never_runs_in_the_admin(site, admin_client):

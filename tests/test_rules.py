@@ -12,9 +12,10 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.test import RequestFactory, override_settings
 from wagtail import blocks
 
-from wagtail_segments.engine import CompiledSegment, SegmentSet, check_rule, compile_rule
+from wagtail_segments.engine import CompiledSegment, SegmentSet
 from wagtail_segments.models import Interest
 from wagtail_segments.rules import registry
+from wagtail_segments.rules.compiled import check_rule, compile_rule
 from wagtail_segments.visitor.profile import VisitorProfile
 
 LONDON = ZoneInfo("Europe/London")

@@ -7,9 +7,9 @@ from wagtail.admin.telepath import JSContext
 from wagtail.models import ReferenceIndex
 
 from tests.factories import segment_form
-from wagtail_segments.engine import describe_rules
 from wagtail_segments.models import Goal, Interest, Placement, Segment
 from wagtail_segments.rules import Rule, registry
+from wagtail_segments.rules.compiled import describe_rules
 
 
 def test_personalisation_menu_groups_segments_and_interests(admin_client):

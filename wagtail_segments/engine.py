@@ -9,20 +9,13 @@ judges only the segments it is asked about, plus their dependencies, and
 remembers each verdict until the visitor's profile changes.
 """
 
-import concurrent.futures
-import contextvars
-import logging
 import math
-import os
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from django.core.cache import caches
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,11 +23,14 @@ from . import __version__
 from .conf import segments_settings
 from .fields import stored_rules
 from .log import log_once
-from .rules.base import RULE_TIME_BUDGET, RuleContext
+from .rules.base import RuleContext
+from .rules.compiled import (
+    check_rule,
+    compile_rules,
+    explain_rule,
+)
 from .rules.registry import registry
 from .scoring import ScoringRules, compile_scoring
-
-logger = logging.getLogger(__name__)
 
 VERSION_KEY = "wagtail_segments:version"
 # Each release compiles its own: an upgraded process must not unpickle an older shape. And
@@ -43,19 +39,6 @@ DEFINITIONS_KEY = "wagtail_segments:definitions:{release}:{rules}:{version}"
 
 
 # -- compiled definitions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    type: str
-    stored: dict  # the stored value with defaults filled in, for descriptions
-    value: Any = None  # what ``Rule.prepare`` returned
-    negate: bool = False
-    error: str = ""  # why this rule can never match (unknown type, invalid data)
-
-    @property
-    def rule(self):
-        return registry.get(self.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,50 +92,6 @@ class Definitions:
     event_goals: dict = field(default_factory=dict)  # event name -> (goal id, ...)
     holdouts: frozenset = frozenset()  # slugs of the segments that keep a holdout
     sticky: frozenset = frozenset()  # slugs of the sticky segments
-
-
-def compile_rule(block_type, stored, where=""):
-    """Validate and prepare one stored rule; never raises."""
-    rule = registry.get(block_type)
-    if rule is None:
-        stored = stored if isinstance(stored, dict) else {}
-        return CompiledRule(block_type, stored, error=f"no rule {block_type!r} is registered")
-    stored = rule.from_stored(stored)
-    value = rule.with_defaults(stored)
-    try:
-        prepared = rule.prepare(value)
-    except (ValidationError, ValueError, TypeError, KeyError) as error:
-        message = "; ".join(getattr(error, "messages", None) or [str(error)])
-        logger.warning("Segment rule %s%s does not validate: %s", block_type, where, message)
-        return CompiledRule(block_type, value, error=f"invalid stored data: {message}")
-    return CompiledRule(block_type, value, prepared, negate=bool(stored.get("negate")))
-
-
-def compile_rules(stream_data, where=""):
-    return tuple(
-        compile_rule(item.get("type"), item.get("value"), where)
-        for item in stream_data or ()
-        if isinstance(item, dict)
-    )
-
-
-def describe_rules(stream_data):
-    """Readable sentences for stored rules, without preparing them."""
-    sentences = []
-    for item in stream_data or ():
-        rule = registry.get(item.get("type"))
-        if rule is None:
-            sentences.append(f"unknown rule “{item.get('type')}”")
-            continue
-        stored = rule.from_stored(item.get("value"))
-        sentence = str(rule.describe(rule.with_defaults(stored)))
-        sentences.append(f"not {in_sentence(sentence)}" if stored.get("negate") else sentence)
-    return sentences
-
-
-def in_sentence(text):
-    """``text`` as the middle of a sentence: "Page views ≥ 3" → "page views ≥ 3" ("UTM" stays)."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def compile_segment(segment, manual_users=(), manual_visitors=()):
@@ -330,18 +269,6 @@ def invalidate_after_change(**kwargs):
 
 
 @dataclass(slots=True)
-class RuleExplanation:
-    type: str
-    label: str
-    description: str
-    matched: bool
-    negate: bool = False
-    observed: Any = None
-    error: str = ""
-    children: list = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class SegmentExplanation:
     slug: str
     name: str
@@ -494,145 +421,3 @@ class SegmentSet:
                 )
             )
         return explanations
-
-
-SLOW_ANSWERS_ALLOWED = 3  # answers over RULE_TIME_BUDGET among a rule's last...
-SLOW_WINDOW = 10  # ...answers before it is switched off in this process
-RULE_THREADS = 8  # per process, for the rules that are not built in
-_recent_answers = {}  # (segment slug, rule type) -> its last answers: slow or not
-_too_slow = set()
-_rule_threads = {}  # process id -> its ThreadPoolExecutor
-
-
-def check_rule(compiled, context):
-    """One rule's verdict, negation applied; a rule that fails counts as not matching.
-
-    Built-in rules run inline. Any other rule runs in a worker thread and has
-    ``RULE_TIME_BUDGET`` to answer: a late answer is not waited for and counts
-    as not matching, so a rule that hangs cannot stall the request. A rule
-    that raises counts as not matching. A rule slower than the budget
-    ``SLOW_ANSWERS_ALLOWED`` times among its last ``SLOW_WINDOW`` answers is
-    switched off in this process: it counts as not matching without being
-    asked. A single slow answer (the garbage collector or the machine pausing
-    the process) switches nothing off.
-    """
-    if compiled.error or (_too_slow and (_slug(context), compiled.type) in _too_slow):
-        return False
-    started, timed_out = time.perf_counter(), False
-    try:
-        result = bool(call_rule(compiled, "matches", context))
-    except RuleThreadsBusy:
-        log_once(
-            "rule-threads",
-            "Every thread for segment rules is busy (does a rule hang?); "
-            "rules that find none free count as not matching",
-        )
-        return False
-    except TimeoutError as error:
-        log_once(
-            ("rule", _slug(context), compiled.type),
-            "Rule %r of segment %r timed out (%s); it counts as not matching",
-            compiled.type,
-            _slug(context),
-            error,
-        )
-        result, timed_out = None, True
-    except Exception:
-        log_once(
-            ("rule", _slug(context), compiled.type),
-            "Rule %r of segment %r raised; it counts as not matching",
-            compiled.type,
-            _slug(context),
-            exc_info=True,
-        )
-        result = None
-    slow = timed_out or time.perf_counter() - started > RULE_TIME_BUDGET
-    if slow or _recent_answers:
-        note_answer((_slug(context), compiled.type), slow)
-    return result is not None and result != compiled.negate
-
-
-class RuleThreadsBusy(Exception):
-    """No worker thread was free for a rule within its time budget (not the rule's fault)."""
-
-
-def call_rule(compiled, method, context):
-    """``matches`` or ``observed`` of a rule: a built-in inline, any other within the budget."""
-    code = getattr(compiled.rule, method)
-    if compiled.type in registry.builtin:
-        return code(compiled.value, context)
-    # The copied context carries the request's context variables (language, time zone...).
-    run = contextvars.copy_context().run
-    future = rule_threads().submit(run, code, compiled.value, context)
-    done, _ = concurrent.futures.wait((future,), timeout=RULE_TIME_BUDGET)
-    if not done:
-        if future.cancel():
-            raise RuleThreadsBusy
-        raise TimeoutError(f"no answer within {RULE_TIME_BUDGET * 1000:.0f} ms")
-    return future.result()
-
-
-def rule_threads():
-    """This process's worker threads for rules (a forked child starts its own)."""
-    threads = _rule_threads.get(os.getpid())
-    if threads is None:
-        threads = _rule_threads.setdefault(
-            os.getpid(),
-            concurrent.futures.ThreadPoolExecutor(RULE_THREADS, "wagtail_segments-rule"),
-        )
-    return threads
-
-
-def note_answer(key, slow):
-    """Count a rule's slow answers among its last ``SLOW_WINDOW``; switch it off at too many."""
-    answers = _recent_answers.get(key)
-    if answers is None:
-        if not slow:
-            return
-        answers = _recent_answers.setdefault(key, deque(maxlen=SLOW_WINDOW))
-    answers.append(slow)
-    count = sum(answers)
-    if not count:
-        _recent_answers.pop(key, None)  # fast again for a whole window: forget it
-    elif count >= SLOW_ANSWERS_ALLOWED:
-        _too_slow.add(key)
-        log_once(
-            ("slow", *key),
-            "Rule %r of segment %r took over %.0f ms %d times in its last %d answers; "
-            "it counts as not matching from now on",
-            key[1],
-            key[0],
-            RULE_TIME_BUDGET * 1000,
-            count,
-            len(answers),
-        )
-
-
-def _slug(context):
-    return context.segment.slug if context.segment else "?"
-
-
-def explain_rule(compiled, context):
-    rule = compiled.rule
-    if rule is None or compiled.error:
-        return RuleExplanation(
-            compiled.type,
-            rule.label if rule else compiled.type,
-            rule.describe(compiled.stored) if rule else compiled.type,
-            matched=False,
-            negate=compiled.negate,
-            error=compiled.error,
-        )
-    try:
-        observed = call_rule(compiled, "observed", context)
-    except Exception as error:
-        observed = f"unavailable ({type(error).__name__})"
-    return RuleExplanation(
-        compiled.type,
-        str(rule.label),
-        rule.describe(compiled.stored),
-        matched=check_rule(compiled, context),
-        negate=compiled.negate,
-        observed=observed,
-        children=[explain_rule(child, context) for child in rule.children(compiled.value)],
-    )

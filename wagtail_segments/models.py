@@ -18,6 +18,7 @@ from wagtail.search import index
 
 from .blocks import PlacementContentBlock
 from .fields import RulesField, stored_rules
+from .rules.compiled import compile_rules, describe_rules, in_sentence
 from .rules.stream import UnavailableRule
 
 # The bounds of every number an editor (or an import) gives: the form, ``full_clean()``
@@ -109,8 +110,6 @@ class Segment(index.Indexed, models.Model):
     def rules_summary(self):
         """The rules as one readable line, e.g. “utm_campaign is “campus” and not page views ≥ 3
         (sticky for 30 days)”."""
-        from .engine import describe_rules, in_sentence
-
         joiner = _(" and ") if self.match == self.MATCH_ALL else _(" or ")
         sentences = describe_rules(stored_rules(self.rules))
         if not sentences:
@@ -126,8 +125,6 @@ class Segment(index.Indexed, models.Model):
 
     def dependencies(self):
         """Slugs of the segments this segment's rules refer to (nested segments)."""
-        from .engine import compile_rules
-
         return {
             slug
             for rule in compile_rules(self.rules.raw_data)

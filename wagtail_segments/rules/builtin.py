@@ -21,6 +21,7 @@ from ..geo import request_country
 from ..parsing import url_host
 from ..useragent import request_user_agent
 from .base import RULE_TIME_BUDGET, Rule, field_error
+from .compiled import check_rule, compile_rules, describe_rules, in_sentence
 from .registry import register_builtin as register  # built-ins run inline, without a deadline
 
 OPERATORS = {
@@ -140,8 +141,6 @@ class AnyOfRule(Rule):
         return {"rules": stored} if isinstance(stored, list) else super().from_stored(stored)
 
     def prepare(self, value):
-        from ..engine import compile_rules
-
         nested = compile_rules(value.get("rules") or [])
         broken = [rule for rule in nested if rule.error]
         if broken:
@@ -151,8 +150,6 @@ class AnyOfRule(Rule):
         return nested
 
     def matches(self, value, context):
-        from ..engine import check_rule
-
         return any(check_rule(rule, context) for rule in value)
 
     def children(self, value):
@@ -162,8 +159,6 @@ class AnyOfRule(Rule):
         return {slug for rule in value for slug in rule.rule.depends_on(rule.value)}
 
     def describe(self, value):
-        from ..engine import describe_rules, in_sentence
-
         rules = value.get("rules") if isinstance(value.get("rules"), list) else []
         sentences = describe_rules([rule for rule in rules if isinstance(rule, dict)])
         return f"{self.label}: {'; '.join(in_sentence(text) for text in sentences) or '–'}"
