@@ -32,6 +32,7 @@ run: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layers in pyproject.toml's [tool.importlinter]
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -8,8 +8,9 @@ from wagtail import blocks
 
 from tests.factories import BROWSER_UA
 from wagtail_segments import engine
-from wagtail_segments.blocks import AudienceMixin, PersonalisedBlock, personalised_slugs
+from wagtail_segments.blocks import AudienceMixin, PersonalisedBlock
 from wagtail_segments.models import Segment
+from wagtail_segments.streams import personalised_slugs
 from wagtail_segments.visitor.state import attach_state, force_segments
 
 

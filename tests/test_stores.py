@@ -143,3 +143,88 @@ def test_expired_cookie_gives_a_fresh_profile(visitor):
             _unsign(visitor.cookies[segments_settings.COOKIE_NAME].value)
         )
     assert fresh.pageviews == 1
+
+
+SHELF_STORE = {
+    "CLASS": "tests.testapp.stores.ShelfStore",
+    "OPTIONS": {"shelf": "profiles", "prefix": "site-a:"},
+}
+
+
+@pytest.fixture
+def shelves():
+    from tests.testapp.stores import SHELVES
+
+    SHELVES.clear()
+    yield SHELVES
+    SHELVES.clear()
+
+
+def test_a_project_store_plugged_through_class_and_options_keeps_profiles(visitor, shelves):
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": SHELF_STORE}):
+        visitor.get("/savings/")
+        visitor.get("/savings/")
+    [(key, data)] = shelves["profiles"].items()
+    assert key.startswith("site-a:")  # the OPTIONS reached the store
+    assert VisitorProfile.from_data(data).pageviews == 2
+    assert not StoredProfile.objects.exists()
+
+
+def test_a_project_store_can_keep_users_profiles(visitor, shelves, django_user_model):
+    user = django_user_model.objects.create_user("sam")
+    visitor.force_login(user)
+    with override_settings(WAGTAIL_SEGMENTS={"USER_PROFILE_STORE": SHELF_STORE}):
+        visitor.get("/savings/")
+    assert VisitorProfile.from_data(shelves["profiles"][f"site-a:user:{user.pk}"]).pageviews == 1
+
+
+def test_a_store_named_by_its_alias_in_class_is_the_built_in_one(visitor):
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": {"CLASS": "database"}}):
+        visitor.get("/savings/")
+    assert StoredProfile.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("PROFILE_STORE", {"CLASS": "tests.testapp.stores.Missing"}, "cannot be imported"),
+        ("PROFILE_STORE", {"CLASS": "no_such_module.Store"}, "cannot be imported"),
+        ("PROFILE_STORE", {"CLASS": "tests.testapp.stores.NotAStore"}, "not a subclass"),
+        ("PROFILE_STORE", {"CLASS": SHELF_STORE["CLASS"], "OPTIONS": []}, "must be a dict"),
+        ("PROFILE_STORE", {"OPTIONS": {}}, "must be one of"),
+        ("USER_PROFILE_STORE", {"CLASS": "cookie"}, "not a subclass of ServerSideStore"),
+    ],
+)
+def test_a_store_that_cannot_be_made_is_e006_and_fails_clearly_on_a_request(
+    visitor, django_user_model, setting, value, says
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from wagtail_segments.checks import check_stores
+
+    visitor.force_login(django_user_model.objects.create_user("sam"))
+    with override_settings(WAGTAIL_SEGMENTS={setting: value}):
+        [error] = check_stores()
+        assert error.id == "wagtail_segments.E006"
+        assert setting in error.msg and says in error.msg
+        with pytest.raises(ImproperlyConfigured, match=says):
+            visitor.get("/savings/")
+
+
+def test_options_a_store_does_not_take_are_e006():
+    from wagtail_segments.checks import check_stores
+
+    wrong = {"CLASS": SHELF_STORE["CLASS"], "OPTIONS": {"shelf": "x", "colour": "red"}}
+    with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": wrong}):
+        [error] = check_stores()
+    assert error.id == "wagtail_segments.E006" and "colour" in error.msg
+
+
+def test_the_built_in_stores_pass_the_store_check():
+    from wagtail_segments.checks import check_stores
+
+    for store in ("cookie", "cache", "database"):
+        with override_settings(
+            WAGTAIL_SEGMENTS={"PROFILE_STORE": store, "USER_PROFILE_STORE": "database"}
+        ):
+            assert check_stores() == []

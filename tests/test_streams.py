@@ -20,10 +20,10 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 from tests.factories import EVERY_BLOCK_SLUGS, edit_form_data, make_every_block_page
 from tests.testapp.models import Advert, AudienceNoteBlock, CitationBlock, EveryBlockPage
 from wagtail_segments.audit import content_problems
-from wagtail_segments.blocks import PersonalisedBlock, personalised_slugs
+from wagtail_segments.blocks import PersonalisedBlock
 from wagtail_segments.models import Segment
 from wagtail_segments.preview import segments_used_by
-from wagtail_segments.streams import walk
+from wagtail_segments.streams import personalised_slugs, walk
 
 
 @pytest.fixture

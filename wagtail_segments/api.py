@@ -9,9 +9,8 @@ may be tracked. Without the middleware on the request they raise
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from wagtail_segments.current import visitor_state
-
 from .conf import MIDDLEWARE_PATH
+from .current import visitor_state
 
 
 def _state(request):

@@ -15,34 +15,40 @@ from django import forms
 from django.apps import apps
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from wagtail import blocks
+from wagtail import blocks, hooks
 from wagtail.admin.telepath import register
 from wagtail.blocks.list_block import ListBlockAdapter, ListValue
 from wagtail.blocks.struct_block import StructBlockAdapter
 
 from . import content
 
+# The choosers find their models by name when their choices are read, as Wagtail's
+# ``SnippetChooserBlock("app.Model")`` does: the models define fields of these blocks.
+CHOICE_NOTE_HOOK = "wagtail_segments_segment_choice_note"
+
 
 def segment_choices():
-    from .models import Segment
-
-    return list(Segment.objects.values_list("slug", "name"))
+    segment = apps.get_model("wagtail_segments", "Segment")
+    return list(segment.objects.values_list("slug", "name"))
 
 
 def segment_choices_with_potential():
-    """Segments by name, each with its share of recent visitors (who would see a variant)."""
-    from .reports import potential_label
+    """Segments by name, each with the notes of the ``CHOICE_NOTE_HOOK`` functions.
 
-    return [
-        (slug, f"{name} ({label})" if (label := potential_label(slug)) else name)
-        for slug, name in segment_choices()
-    ]
+    The reports register one: a segment's share of recent visitors, the
+    visitors who would see a variant for it.
+    """
+    notes = hooks.get_hooks(CHOICE_NOTE_HOOK)
+    choices = []
+    for slug, name in segment_choices():
+        said = ", ".join(note for note_of in notes if (note := note_of(slug)))
+        choices.append((slug, f"{name} ({said})" if said else name))
+    return choices
 
 
 def interest_choices():
-    from .models import Interest
-
-    return [(interest.slug, str(interest)) for interest in Interest.objects.all()]
+    interest = apps.get_model("wagtail_segments", "Interest")
+    return [(each.slug, str(each)) for each in interest.objects.all()]
 
 
 class SlugReferencesMixin:
@@ -517,24 +523,6 @@ class AudienceMixin(blocks.StructBlock):
         return content.render_audience(
             self, value, context, lambda: super(AudienceMixin, self).render(value, context)
         )
-
-
-def personalised_slugs(block, value):
-    """The slugs of every segment that personalised content in ``value`` depends on."""
-    from .streams import walk
-
-    return slugs_used(walk(block, value))
-
-
-def slugs_used(walked):
-    """The segment slugs named by the blocks of a walk (see ``streams.walk``)."""
-    slugs = set()
-    for _path, block, value in walked:
-        if isinstance(block, PersonalisedBlock):
-            slugs.update(slug for variant in block.variants(value) for slug in variant.segments)
-        elif isinstance(block, AudienceMixin):
-            slugs.update(block.audience_slugs(value))
-    return slugs
 
 
 # -- placements ---------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import MIDDLEWARE_PATH, URLS_MODULE, problems, public_urls_included, segments_settings
+from .visitor.stores import store_setting
 
 # The middleware reads the session user and must see it already resolved.
 REQUIRED_BEFORE = (
@@ -52,6 +54,31 @@ def check_settings(app_configs=None, **kwargs):
         Error(message, id="wagtail_segments.E004")
         for message in problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {})
     ]
+
+
+@register(Tags.compatibility)
+def check_stores(app_configs=None, **kwargs):
+    """A store that cannot be imported, or made with its ``OPTIONS``, fails here, not per request."""
+    if problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {}):
+        return []  # check_settings reports those
+    errors = []
+    for setting in ("PROFILE_STORE", "USER_PROFILE_STORE"):
+        if setting == "USER_PROFILE_STORE" and not segments_settings.USER_PROFILE_STORE:
+            continue
+        try:
+            store_class, options = store_setting(setting)
+            store_class(**options)
+        except ImproperlyConfigured as error:
+            errors.append(Error(str(error), id="wagtail_segments.E006"))
+        except TypeError as error:
+            errors.append(
+                Error(
+                    f"WAGTAIL_SEGMENTS[{setting!r}]: {store_class.__name__} does not take "
+                    f"these OPTIONS: {error}",
+                    id="wagtail_segments.E006",
+                )
+            )
+    return errors
 
 
 @register(Tags.urls)

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
-from wagtail_segments.current import visitor_state
-from wagtail_segments.visitor.profile import MAX_PAGE_ID
-
+from .current import visitor_state
 from .engine import SegmentSet
 from .parsing import whole_number
+from .visitor.profile import MAX_PAGE_ID
 
 MAX_ATTRIBUTE_TEXT = 80
 

@@ -10,8 +10,7 @@ page's own URL as canonical, so search engines keep one address.
 from django.template.response import TemplateResponse
 from wagtail.models import Page
 
-from wagtail_segments.current import visitor_state
-
+from .current import visitor_state
 from .engine import load_definitions
 
 CANONICAL_CONTEXT_NAME = "experience_of"

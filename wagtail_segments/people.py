@@ -23,11 +23,10 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 
-from wagtail_segments.visitor.offline import judged
-from wagtail_segments.visitor.profile import VisitorProfile
-from wagtail_segments.visitor.stores import CacheStore
-
 from .conf import segments_settings
+from .visitor.offline import judged
+from .visitor.profile import VisitorProfile
+from .visitor.stores import CacheStore
 
 BATCH = 500
 USER_PREFIX = "user:"

@@ -35,9 +35,6 @@ from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogFormatter, log
 from wagtail.models import Page
 
-from wagtail_segments.visitor.profile import unix
-from wagtail_segments.visitor.visit_log import visits
-
 from .cockpit import profile_context
 from .conf import segments_settings
 from .models import Interest, Segment, StoredProfile
@@ -55,6 +52,8 @@ from .people import (
 )
 from .reports import trend_chart
 from .spreadsheets import EscapedCSVMixin
+from .visitor.profile import unix
+from .visitor.visit_log import visits
 
 PERMISSION = "wagtail_segments.view_people"
 EXPORT_ACTION = "wagtail_segments.export_people"

@@ -25,8 +25,8 @@ def placement_stream_block():
 
 def slugs_placed_on(page):
     """The segment slugs the placements applying to ``page`` (in any slot) depend on."""
-    from .blocks import personalised_slugs
     from .engine import load_definitions
+    from .streams import personalised_slugs
 
     stream_block = placement_stream_block()
     slugs = set()

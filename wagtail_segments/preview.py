@@ -7,11 +7,9 @@ apply to it (chosen for the page or for its page type).
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
-from wagtail_segments.visitor.state import force_segments
-
-from .blocks import slugs_used
 from .placements import slugs_placed_on
-from .streams import walk_instance
+from .streams import slugs_used, walk_instance
+from .visitor.state import force_segments
 
 SEGMENT_MODE_PREFIX = "segment:"
 

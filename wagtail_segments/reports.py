@@ -21,10 +21,9 @@ from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 
-from wagtail_segments.visitor.editors import PERMISSION
-
 from .parsing import whole_number
 from .spreadsheets import EscapedCSVMixin
+from .visitor.editors import PERMISSION
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30

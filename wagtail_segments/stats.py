@@ -45,10 +45,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from wagtail_segments.visitor.editors import is_editor
-
 from .conf import segments_settings
 from .log import log_once
+from .visitor.editors import is_editor
 
 logger = logging.getLogger(__name__)
 

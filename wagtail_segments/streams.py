@@ -14,7 +14,7 @@ from wagtail.blocks.list_block import ListValue
 from wagtail.contrib.typed_table_block.blocks import TypedTable
 from wagtail.fields import StreamField
 
-from .blocks import PersonalisedBlock
+from .blocks import AudienceMixin, PersonalisedBlock
 
 
 def walk(block, value, path=()):
@@ -60,3 +60,19 @@ def walk_instance(instance):
         if isinstance(field, StreamField):
             stream = getattr(instance, field.name)
             yield from walk(field.stream_block, stream, (str(field.verbose_name),))
+
+
+def personalised_slugs(block, value):
+    """The slugs of every segment that personalised content in ``value`` depends on."""
+    return slugs_used(walk(block, value))
+
+
+def slugs_used(walked):
+    """The segment slugs named by the blocks of a walk (see ``streams.walk``)."""
+    slugs = set()
+    for _path, block, value in walked:
+        if isinstance(block, PersonalisedBlock):
+            slugs.update(slug for variant in block.variants(value) for slug in variant.segments)
+        elif isinstance(block, AudienceMixin):
+            slugs.update(block.audience_slugs(value))
+    return slugs

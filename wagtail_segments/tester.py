@@ -19,9 +19,11 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.models import Site
 
-from wagtail_segments.visitor.editors import PERMISSION
-from wagtail_segments.visitor.offline import built_request
-from wagtail_segments.visitor.profile import (
+from .engine import SegmentSet
+from .parsing import json_depth, served_page_path, whole_number
+from .visitor.editors import PERMISSION
+from .visitor.offline import built_request
+from .visitor.profile import (
     MAX_KEY_LENGTH,
     MAX_SLUG_LENGTH,
     MAX_TIME,
@@ -31,11 +33,8 @@ from wagtail_segments.visitor.profile import (
     checked_name,
     unix,
 )
-from wagtail_segments.visitor.state import attach_state
-from wagtail_segments.visitor.visits import utm_parameters
-
-from .engine import SegmentSet
-from .parsing import json_depth, served_page_path, whole_number
+from .visitor.state import attach_state
+from .visitor.visits import utm_parameters
 
 DEVICES = {
     "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

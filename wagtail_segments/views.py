@@ -15,16 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
-from wagtail_segments.current import visitor_state
-from wagtail_segments.visitor.editors import is_editor, set_view_as, stop_view_as
-from wagtail_segments.visitor.profile import MAX_PAGE_ID
-from wagtail_segments.visitor.visits import Landing, record_beacon
-
 from . import caching
 from .conf import segments_settings
+from .current import visitor_state
 from .experiences import lets_in
 from .log import log_once
 from .parsing import query_parameters, served_page_path, url_host, whole_number
+from .visitor.editors import is_editor, set_view_as, stop_view_as
+from .visitor.profile import MAX_PAGE_ID
+from .visitor.visits import Landing, record_beacon
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 SEGMENT_SLUG = re.compile(r"^[-A-Za-z0-9_]{1,100}$")

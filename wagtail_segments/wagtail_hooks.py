@@ -7,11 +7,9 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.snippets.models import register_snippet
 
-from wagtail_segments.visitor.editors import PERMISSION
-from wagtail_segments.visitor.visits import track_page_view
-
 from . import report_urls
 from .audit import warn_editor
+from .blocks import CHOICE_NOTE_HOOK
 from .experiences import serve_experience
 from .people_views import (
     register_log_actions,
@@ -19,10 +17,14 @@ from .people_views import (
     user_person_button,
     user_person_message,
 )
+from .reports import potential_label
 from .userbar import add_cockpit
 from .viewsets import PersonalisationViewSetGroup
+from .visitor.editors import PERMISSION
+from .visitor.visits import track_page_view
 
 register_snippet(PersonalisationViewSetGroup)
+hooks.register(CHOICE_NOTE_HOOK, potential_label)  # a segment's share of recent visitors
 
 
 class PermissionMenuItem(MenuItem):

@@ -10,6 +10,7 @@ import re
 from datetime import datetime, time
 
 import regex
+from django.apps import apps
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -916,9 +917,9 @@ class EventCountRule(CountRule):
 
 
 def known_interests():
-    from ..models import Interest
-
-    return dict(Interest.objects.values_list("slug", "group"))
+    # By name, as the choosers find theirs: the models define fields of the rules' blocks.
+    interest = apps.get_model("wagtail_segments", "Interest")
+    return dict(interest.objects.values_list("slug", "group"))
 
 
 def check_interest(value, interests):

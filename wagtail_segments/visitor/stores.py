@@ -7,6 +7,10 @@ the visitor sends (``VisitorProfile.trimmed_data`` says what is left out).
 then travels in a signed cookie; a logged-in user's profile can live there
 under their account, so it follows them across devices. Anything unreadable
 gives a fresh profile, never an error.
+
+A project plugs its own store with ``{"CLASS": "dotted.path", "OPTIONS": {...}}``:
+a subclass of ``BaseProfileStore`` (any store) or of ``ServerSideStore`` (it
+writes, reads and deletes data under a key; a user store must be one).
 """
 
 import logging
@@ -14,6 +18,7 @@ import logging
 from django.core import signing
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from .. import cookies
 from ..conf import segments_settings
@@ -58,10 +63,31 @@ def delete_cookie(response):
     cookies.delete_cookie(response, segments_settings.COOKIE_NAME)
 
 
-class CookieStore:
-    """The whole profile in the visitor's signed cookie."""
+class BaseProfileStore:
+    """Where profiles live; one is made per request, with the setting's ``OPTIONS`` as arguments.
 
-    for_users = False
+    ``load`` returns the visitor's ``VisitorProfile`` or None (none stored, or
+    unreadable: never raise for a visitor's bad data). ``save`` and ``erase``
+    may set or delete cookies on the response, through ``wagtail_segments.cookies``.
+    """
+
+    for_users = False  # whether profiles are kept under a logged-in user's account
+
+    def __init__(self, for_users=False):
+        self.for_users = for_users
+
+    def load(self, request):
+        raise NotImplementedError
+
+    def save(self, request, response, profile):
+        raise NotImplementedError
+
+    def erase(self, request, response, profile):
+        raise NotImplementedError
+
+
+class CookieStore(BaseProfileStore):
+    """The whole profile in the visitor's signed cookie."""
 
     def load(self, request):
         return _profile(_unsign(request.COOKIES.get(segments_settings.COOKIE_NAME)))
@@ -84,14 +110,12 @@ class CookieStore:
         delete_cookie(response)
 
 
-class ServerSideStore:
+class ServerSideStore(BaseProfileStore):
     """Profiles kept on the server; the cookie carries the signed visitor id only.
 
     With ``for_users`` a logged-in user's profile is kept under their account.
+    A subclass gives ``read``, ``write`` and ``delete`` of the data under a key.
     """
-
-    def __init__(self, for_users=False):
-        self.for_users = for_users
 
     def load(self, request):
         key = self.key(request)
@@ -190,8 +214,7 @@ class DatabaseStore(ServerSideStore):
         StoredProfile.objects.filter(key=key).delete()
 
 
-SERVER_SIDE_STORES = {"cache": CacheStore, "database": DatabaseStore}
-STORES = {"cookie": CookieStore, **SERVER_SIDE_STORES}
+STORES = {"cookie": CookieStore, "cache": CacheStore, "database": DatabaseStore}
 
 
 def is_authenticated(request):
@@ -199,21 +222,48 @@ def is_authenticated(request):
 
 
 def visitor_store():
-    return _choose(STORES, "PROFILE_STORE")()
+    store_class, options = store_setting("PROFILE_STORE")
+    return store_class(**options)
 
 
 def user_store(request):
     """The store of a logged-in user's own profile, when USER_PROFILE_STORE asks for one."""
     if segments_settings.USER_PROFILE_STORE and is_authenticated(request):
-        return _choose(SERVER_SIDE_STORES, "USER_PROFILE_STORE")(for_users=True)
+        store_class, options = store_setting("USER_PROFILE_STORE")
+        return store_class(for_users=True, **options)
     return None
 
 
-def _choose(stores, setting):
-    name = getattr(segments_settings, setting)
-    try:
-        return stores[name]
-    except KeyError:
+def store_setting(setting):
+    """The store class and options a store setting names; ``ImproperlyConfigured`` if it cannot.
+
+    The setting is a name of ``STORES`` or ``{"CLASS": name or dotted path, "OPTIONS": {...}}``.
+    """
+    value = getattr(segments_settings, setting)
+    named, options = (
+        (value.get("CLASS"), value.get("OPTIONS", {})) if isinstance(value, dict) else (value, {})
+    )
+    where = f"WAGTAIL_SEGMENTS[{setting!r}]"
+    if not isinstance(options, dict):
         raise ImproperlyConfigured(
-            f"WAGTAIL_SEGMENTS[{setting!r}] must be one of {', '.join(stores)}, not {name!r}."
-        ) from None
+            f"{where}['OPTIONS'] must be a dict, not {type(options).__name__}."
+        )
+    store_class = STORES.get(named) if isinstance(named, str) else None
+    if store_class is None:
+        if not isinstance(named, str) or "." not in named:
+            raise ImproperlyConfigured(
+                f"{where} must be one of {', '.join(STORES)} or "
+                f'{{"CLASS": "dotted.path.to.Store", "OPTIONS": {{...}}}}, not {value!r}.'
+            )
+        try:
+            store_class = import_string(named)
+        except ImportError as error:
+            raise ImproperlyConfigured(
+                f"{where} names {named!r}, which cannot be imported: {error}"
+            ) from None
+    wanted = ServerSideStore if setting == "USER_PROFILE_STORE" else BaseProfileStore
+    if not (isinstance(store_class, type) and issubclass(store_class, wanted)):
+        raise ImproperlyConfigured(
+            f"{where} names {named!r}, which is not a subclass of {wanted.__name__}."
+        )
+    return store_class, options
