@@ -58,7 +58,7 @@ def check_settings(app_configs=None, **kwargs):
 
 @register(Tags.compatibility)
 def check_stores(app_configs=None, **kwargs):
-    """A store that cannot be imported, or made with its ``OPTIONS``, fails here, not per request."""
+    """A store that cannot be imported, or made with its ``OPTIONS``: here, not per request."""
     if problems(getattr(settings, "WAGTAIL_SEGMENTS", None) or {}):
         return []  # check_settings reports those
     errors = []
