@@ -27,7 +27,8 @@ from tests.factories import BROWSER_UA, segment_form
 from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet
 from wagtail_segments.models import Segment
-from wagtail_segments.rules import Rule, compiled
+from wagtail_segments.rules import Rule
+from wagtail_segments.rules import compiled as compiled_rules
 from wagtail_segments.rules.compiled import check_rule, compile_rule
 from wagtail_segments.rules.registry import registry
 from wagtail_segments.visitor.profile import VisitorProfile
@@ -43,12 +44,12 @@ BOUND = 1.0  # seconds: the rule's budget plus a generous margin for a loaded ma
 @pytest.fixture(autouse=True)
 def fresh_engine():
     engine._memory.update(version=None, definitions=None)
-    compiled._too_slow.clear()
-    compiled._recent_answers.clear()
+    compiled_rules._too_slow.clear()
+    compiled_rules._recent_answers.clear()
     log._logged.clear()
     yield
-    compiled._too_slow.clear()
-    compiled._recent_answers.clear()
+    compiled_rules._too_slow.clear()
+    compiled_rules._recent_answers.clear()
     engine._memory.update(version=None, definitions=None)
 
 
@@ -189,7 +190,7 @@ def test_a_hanging_rule_answers_within_the_budget_and_is_then_switched_off(hangi
     assert [matched for _, matched in timings] == [False] * 5
     assert all(elapsed < BOUND for elapsed, _ in timings)
     # Asked until it was slow SLOW_ANSWERS_ALLOWED times, then never again.
-    assert hanging_rule.calls == compiled.SLOW_ANSWERS_ALLOWED
+    assert hanging_rule.calls == compiled_rules.SLOW_ANSWERS_ALLOWED
     messages = [record.getMessage() for record in caplog.records]
     assert sum("counts as not matching from now on" in message for message in messages) == 1
 
@@ -204,7 +205,7 @@ class SometimesSlowRule(Rule):
         call = type(self).calls
         type(self).calls += 1
         if call in self.slow_calls:
-            time.sleep(compiled.RULE_TIME_BUDGET * 2)
+            time.sleep(compiled_rules.RULE_TIME_BUDGET * 2)
         return True
 
 
@@ -223,7 +224,7 @@ def test_a_rule_slow_too_often_is_switched_off(slow_calls, switched_off):
         compiled = compile_rule("sometimes_slow", {})
         context = rule_context()
         answers = [check_rule(compiled, context) for _ in range(30)]
-    assert (("?", "sometimes_slow") in compiled._too_slow) is switched_off
+    assert (("?", "sometimes_slow") in compiled_rules._too_slow) is switched_off
     asked_until = SometimesSlowRule.calls
     if switched_off:
         assert asked_until == max(slow_calls) + 1 and not any(answers[asked_until:])
@@ -236,7 +237,7 @@ def test_built_in_rules_run_inline(monkeypatch):
     def no_threads():
         raise AssertionError("a built-in rule asked for a worker thread")
 
-    monkeypatch.setattr(engine, "rule_threads", no_threads)
+    monkeypatch.setattr(compiled_rules, "rule_threads", no_threads)
     context = rule_context()
     assert check_rule(compile_rule("new_visitor", {}), context)
     assert not check_rule(compile_rule("pageviews", {"operator": "gte", "count": 3}), context)

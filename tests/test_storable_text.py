@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tests.factories import BROWSER_UA
 from wagtail_segments import api
 from wagtail_segments.conf import segments_settings
+from wagtail_segments.middleware import finish
 from wagtail_segments.models import StoredProfile
 from wagtail_segments.parsing import UNSTORABLE, is_storable
 from wagtail_segments.visitor.profile import MAX_VALUE_LENGTH, VisitorProfile, checked_attribute
@@ -89,7 +90,7 @@ def test_code_setting_unstorable_text_gets_an_error_and_the_database_store_still
         with pytest.raises(ValueError, match="Event name"):
             api.track_event(request, NUL)
         response = HttpResponse()
-        state.finish(response)
+        finish(state, response)
     [stored] = StoredProfile.objects.all()
     profile = VisitorProfile.from_data(stored.data)
     assert profile.attributes == {"plan": "gold"} and profile.events == {}
