@@ -318,7 +318,7 @@ def count_instructions(database, segments, requests, scratch):
 def instruction_child(options):
     """Under callgrind: build the scenario in the given (migrated) database and run the sections."""
     set_up_django(options.instructions_child)
-    from wagtail_segments.stats import recorder
+    from wagtail_segments.stats.recording import recorder
 
     recorder.autostart = False
     scenario = Scenario(options.segments[0])
@@ -496,7 +496,7 @@ def main():
         from django.core.cache import cache
         from django.db import connections
 
-        from wagtail_segments.stats import recorder
+        from wagtail_segments.stats.recording import recorder
 
         # Counts are written between scenarios, not by the writer thread: on SQLite
         # its writes would lock the database while a scenario is being built.

@@ -34,7 +34,7 @@ def terminal_summary():
 @pytest.fixture(autouse=True, scope="session")
 def stats_flushed_by_hand():
     """No background writer in tests: a test that checks stats calls ``recorder.flush()``."""
-    from wagtail_segments.stats import recorder
+    from wagtail_segments.stats.recording import recorder
 
     recorder.autostart = False
     yield
@@ -48,7 +48,7 @@ def no_stats_of_earlier_tests():
 
 
 def forget_pending_stats():
-    from wagtail_segments.stats import recorder
+    from wagtail_segments.stats.recording import recorder
 
     with recorder.lock:
         recorder.pending.clear()

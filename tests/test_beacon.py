@@ -23,7 +23,7 @@ from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH, problems, segments_settings
 from wagtail_segments.current import visitor_state
 from wagtail_segments.models import Interest, PageInterest, Segment, SiteDay
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats.recording import recorder
 from wagtail_segments.visitor.stores import visitor_store
 
 BEACON_URL = "/personalisation/beacon/"

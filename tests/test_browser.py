@@ -298,7 +298,7 @@ def test_editor_reads_the_reports_of_simulated_traffic(
 
     from wagtail_segments import engine
     from wagtail_segments.models import GoalDay, SegmentDay, SiteDay, VariantDay
-    from wagtail_segments.stats import recorder
+    from wagtail_segments.stats.recording import recorder
 
     cache.clear()  # nor what was remembered of their visitors
     engine.invalidate_definitions()

@@ -9,9 +9,9 @@ from django.test import Client, RequestFactory
 
 from tests.factories import BROWSER_UA
 from wagtail_segments import engine
+from wagtail_segments.admin.userbar import CockpitItem
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Interest, PageInterest, Segment
-from wagtail_segments.userbar import CockpitItem
 from wagtail_segments.visitor.editors import VIEW_AS_COOKIE, VIEW_AS_SALT
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.state import attach_state

@@ -14,7 +14,7 @@ from tests.factories import BROWSER_UA
 from wagtail_segments import caching, engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import GoalDay, SegmentDay, SiteDay, StoredProfile, VisitorDay
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats.recording import recorder
 
 CONSENT = "cookie_consent"
 ROWS = (StoredProfile, VisitorDay, SiteDay, SegmentDay, GoalDay)

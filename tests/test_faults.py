@@ -21,10 +21,11 @@ from django.test import override_settings
 from tests.factories import spare_port
 from tests.test_reliability import UNREACHABLE_CACHES
 from tests.test_stats import CAMPUS, counted, today, visitor  # noqa: F401  (fixture)
-from wagtail_segments import engine, stats
+from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import SegmentDay, SiteDay
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats import recording as stats
+from wagtail_segments.stats.recording import recorder
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import CacheStore, _unsign
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_site_with_pages
+from wagtail_segments.import_export import FORMAT, MAX_DEPTH, export_members
 from wagtail_segments.models import Interest, ManualMember, Segment, VariantDay
-from wagtail_segments.portability import FORMAT, MAX_DEPTH, export_members
 from wagtail_segments.rules.registry import registry
 from wagtail_segments.spreadsheets import FORMULA_STARTS, escape_cell, unescape_cell
 
@@ -278,7 +278,7 @@ def test_a_loop_among_a_thousand_segments_is_refused_with_their_slugs(
 
 
 def test_a_loop_through_a_segment_already_stored_is_refused(stored):
-    from wagtail_segments.portability import ImportProblems, import_definitions
+    from wagtail_segments.import_export import ImportProblems, import_definitions
 
     Segment.objects.create(
         name="Outer", slug="outer", rules=[("in_segment", {"segment": "existing"})]

@@ -4,9 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from wagtail_segments.engine import SegmentSet
+from wagtail_segments.import_export import MAX_MEMBERS, ImportProblems
 from wagtail_segments.manual_lists import add_members, replace_members
 from wagtail_segments.models import ManualMember, Segment
-from wagtail_segments.portability import MAX_MEMBERS, ImportProblems
 from wagtail_segments.visitor.offline import built_request
 from wagtail_segments.visitor.profile import VisitorProfile
 

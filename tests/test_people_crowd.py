@@ -181,7 +181,7 @@ def test_the_people_xlsx_export_is_logged_on_the_user(crowd, admin_client):
 
 
 def test_members_judged_per_screen_are_capped(crowd, admin_client, monkeypatch):
-    from wagtail_segments import people_views
+    from wagtail_segments.admin import people as people_views
 
     monkeypatch.setattr(people_views, "MAX_JUDGED", 20)
     response = admin_client.get(f"{PEOPLE}members/campus/")

@@ -13,7 +13,7 @@ from wagtail.models import PageViewRestriction
 from tests.factories import BROWSER_UA, make_site_with_pages
 from tests.testapp.models import PersonalisedPage, PlainPage
 from wagtail_segments import engine
-from wagtail_segments.audit import content_problems, covers
+from wagtail_segments.admin.publish_warnings import content_problems, covers
 from wagtail_segments.current import visitor_state
 from wagtail_segments.models import PageExperience, Placement, PlacementPage, Segment
 from wagtail_segments.visitor.state import force_segments

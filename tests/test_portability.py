@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from wagtail_segments.import_export import ImportProblems, export_definitions, import_definitions
 from wagtail_segments.models import Interest, ManualMember, Segment
-from wagtail_segments.portability import ImportProblems, export_definitions, import_definitions
 
 
 @pytest.fixture

@@ -64,3 +64,26 @@ def test_every_block_path_frozen_in_the_migrations_resolves():
     for path in sorted(frozen):
         module, _, name = path.rpartition(".")
         assert getattr(importlib.import_module(module), name), path
+
+
+def test_every_block_deconstructs_to_the_public_path():
+    """The blocks live in submodules of ``blocks/``; migrations still freeze ``blocks.X``
+    (or, as Wagtail freezes struct, stream and choice blocks, Wagtail's own class)."""
+    from wagtail import blocks as core
+
+    from wagtail_segments import blocks
+
+    child = core.CharBlock()
+    arguments = {
+        "PersonalisedBlock": (child,),
+        "VariantBlock": (child,),
+        "VariantListBlock": (blocks.VariantBlock(child),),
+    }
+    for name in blocks.__all__:
+        cls = getattr(blocks, name)
+        if isinstance(cls, type) and issubclass(cls, core.Block):
+            path, _, _ = cls(*arguments.get(name, ())).deconstruct()
+            public = path == f"wagtail_segments.blocks.{name}"
+            assert public or path.startswith("wagtail.blocks."), (name, path)
+            module, _, attribute = path.rpartition(".")
+            assert getattr(importlib.import_module(module), attribute)

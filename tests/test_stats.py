@@ -17,10 +17,11 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from tests.factories import BOT_UA, BROWSER_UA
-from wagtail_segments import engine, stats
+from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats import recording as stats
+from wagtail_segments.stats.recording import recorder
 from wagtail_segments.visitor.stores import _unsign
 
 CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
@@ -266,7 +267,7 @@ def test_holdout_members_are_counted_as_such(counted):
 
 def test_each_variant_is_named_and_measured_against_its_own_holdout(counted, admin_client):
     from wagtail_segments.models import Segment
-    from wagtail_segments.reports import variant_rows
+    from wagtail_segments.stats.queries import variant_rows
 
     hero = {"page_id": demo_home_id(), "block": "personalised_hero", "day": timezone.localdate()}
     for variant, held_out, segments, impressions, conversions in (
@@ -500,7 +501,7 @@ def test_segment_potential_shows_in_the_listing_and_next_to_each_choice(counted,
 def test_report_totals_and_trends_cover_the_same_days(db):
     """A row dated ahead of today (a clock gone wrong) counts in neither the total nor the trend."""
     from wagtail_segments.models import Segment
-    from wagtail_segments.reports import segment_rows
+    from wagtail_segments.stats.queries import segment_rows
 
     today = timezone.localdate()
     Segment.objects.create(name="Racers", slug="racers")

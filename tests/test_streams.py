@@ -19,7 +19,7 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 
 from tests.factories import EVERY_BLOCK_SLUGS, edit_form_data, make_every_block_page
 from tests.testapp.models import Advert, AudienceNoteBlock, CitationBlock, EveryBlockPage
-from wagtail_segments.audit import content_problems
+from wagtail_segments.admin.publish_warnings import content_problems
 from wagtail_segments.blocks import PersonalisedBlock
 from wagtail_segments.models import Segment
 from wagtail_segments.preview import segments_used_by

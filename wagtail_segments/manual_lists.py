@@ -15,7 +15,7 @@ profile.
 
 from django.contrib.auth import get_user_model
 
-from .portability import ImportProblems, resolve_members, write_members
+from .import_export import ImportProblems, resolve_members, write_members
 
 
 def replace_members(segment, *, users=(), usernames=(), emails=(), visitor_ids=()):

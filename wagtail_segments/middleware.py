@@ -12,10 +12,11 @@ from functools import cache
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from . import caching, stats
+from . import caching
 from .conf import segments_settings
 from .cookies import mark_private
 from .current import serving
+from .stats import recording
 from .visitor import membership, visit_log
 from .visitor.state import attach_state
 
@@ -61,7 +62,7 @@ def finish(state, response):
     # visitor: the fragment request or the beacon records this visitor's view.
     records = not (state.placeholders or state.beacon_page)
     if state.profile_loaded and records:
-        stats.record(state, response)
+        recording.record(state, response)
         visit_log.note_visit(state)
         membership.note_changes(state)
     changed = state.profile_loaded and (state.profile.changed or state.keeps_identity)

@@ -18,6 +18,7 @@ from wagtail.search import index
 
 from .blocks import PlacementContentBlock
 from .fields import RulesField, stored_rules
+from .rendering import MATCH_ALL, MATCH_ANY
 from .rules.compiled import compile_rules, describe_rules, in_sentence
 from .rules.stream import UnavailableRule
 
@@ -38,8 +39,7 @@ def page_content_types():
 class Segment(index.Indexed, models.Model):
     """A group of visitors, defined by rules and judged on every request."""
 
-    MATCH_ALL = "all"
-    MATCH_ANY = "any"
+    MATCH_ALL, MATCH_ANY = MATCH_ALL, MATCH_ANY  # also the variants' and the tag's
     MATCH_CHOICES = [
         (MATCH_ALL, _("All rules (AND)")),
         (MATCH_ANY, _("Any rule (OR)")),

@@ -2,7 +2,7 @@
 
 from django.utils.html import format_html_join
 
-from .content import state_from_context
+from .rendering import state_from_context
 
 
 def placements_for(state, slot, page):

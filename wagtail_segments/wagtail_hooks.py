@@ -4,34 +4,29 @@ from django.contrib.auth.models import Permission
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 from wagtail.snippets.models import register_snippet
 
-from . import report_urls
-from .audit import warn_editor
-from .blocks import CHOICE_NOTE_HOOK
-from .experiences import serve_experience
-from .people_views import (
+from . import permissions
+from .admin import urls as report_urls
+from .admin.people import (
     register_log_actions,
     segment_members_button,
     user_person_button,
     user_person_message,
 )
-from .reports import potential_label
-from .userbar import add_cockpit
-from .viewsets import PersonalisationViewSetGroup
-from .visitor.editors import PERMISSION
+from .admin.publish_warnings import warn_editor
+from .admin.userbar import add_cockpit
+from .admin.viewsets import PersonalisationViewSetGroup
+from .blocks import CHOICE_NOTE_HOOK
+from .experiences import serve_experience
+from .stats.queries import potential_label
 from .visitor.visits import track_page_view
 
 register_snippet(PersonalisationViewSetGroup)
 hooks.register(CHOICE_NOTE_HOOK, potential_label)  # a segment's share of recent visitors
 
 
-class PermissionMenuItem(MenuItem):
-    """Shown to users who may view segments."""
-
-    def is_shown(self, request):
-        return request.user.has_perm(PERMISSION)
+ReportMenuItem = permissions.shown_to(permissions.segments)  # shown to users who may view segments
 
 
 # The page view is recorded for the page asked for, then an experience may take over.
@@ -64,14 +59,14 @@ def register_report_urls():
 
 @hooks.register("register_reports_menu_item")
 def segments_report_menu_item():
-    return PermissionMenuItem(
+    return ReportMenuItem(
         _("Segments"), reverse("wagtail_segments_reports:segments"), icon_name="group", order=1400
     )
 
 
 @hooks.register("register_reports_menu_item")
 def variants_report_menu_item():
-    return PermissionMenuItem(
+    return ReportMenuItem(
         _("Personalised variants"),
         reverse("wagtail_segments_reports:variants"),
         icon_name="doc-full",

@@ -14,11 +14,11 @@ from wagtail.models import Page
 
 from ..caching import mode
 from ..conf import URLS_MODULE, segments_settings
-from ..content import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
 from ..current import visitor_state
 from ..experiences import CANONICAL_CONTEXT_NAME
 from ..log import log_once
 from ..placements import render_placements
+from ..rendering import MATCH_ALL, MATCH_ANY, explain_segment_tag, matches, segments_from_context
 
 register = template.Library()
 

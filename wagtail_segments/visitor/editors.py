@@ -9,17 +9,17 @@ from django.conf import settings
 from django.core import signing
 from django.db import DatabaseError
 
+from .. import permissions
 from ..cookies import delete_cookie, set_cookie
 from ..log import log_once
 
-PERMISSION = "wagtail_segments.view_segment"
 VIEW_AS_COOKIE = "wagtail_segments_view_as"
 VIEW_AS_SALT = "wagtail_segments.view_as"
 VIEW_AS_MAX_AGE = 12 * 60 * 60
 
 
-def is_editor(request, permission=PERMISSION):
-    """Whether this request comes from a user with ``permission`` (by default: to view segments).
+def is_editor(request, permission=None):
+    """Whether this request comes from a user with ``permission``, by default to view segments.
 
     A request without a session cookie is nobody's: answering costs no
     session lookup, so visitors' pages stay free of ``Vary: Cookie``. A
@@ -30,7 +30,11 @@ def is_editor(request, permission=PERMISSION):
         return False
     user = getattr(request, "user", None)
     try:
-        return bool(user is not None and user.is_authenticated and user.has_perm(permission))
+        if user is None or not user.is_authenticated:
+            return False
+        if permission is None:
+            return permissions.segments.user_has_permission(user, "view")
+        return user.has_perm(permission)
     except DatabaseError:
         log_once("editor-session", "wagtail_segments cannot read a session", exc_info=True)
         return False

@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from wagtail_segments.admin.people import log_export
 from wagtail_segments.models import Segment, StoredProfile
 from wagtail_segments.people import BATCH, listable, people
-from wagtail_segments.people_views import log_export
 from wagtail_segments.spreadsheets import escape_cell
 
 COLUMNS = ["segment", "visitor_id", "user_id", "username", "email", "held_out"]

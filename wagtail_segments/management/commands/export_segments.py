@@ -4,8 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from wagtail_segments.import_export import export_definitions
 from wagtail_segments.models import Segment
-from wagtail_segments.portability import export_definitions
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from wagtail_segments.portability import ImportProblems, import_definitions, read_document
+from wagtail_segments.import_export import ImportProblems, import_definitions, read_document
 
 
 class Command(BaseCommand):

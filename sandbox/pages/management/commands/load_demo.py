@@ -32,7 +32,7 @@ from wagtail_segments.models import (
     Segment,
     SiteDay,
 )
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats.recording import recorder
 
 DEMO_USER = ("admin", "changeme")
 # Logged-in customers whose profiles the user store keeps, so People has someone to show:

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.stats import recorder
+from wagtail_segments.stats.recording import recorder
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

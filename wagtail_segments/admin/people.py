@@ -26,19 +26,19 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, NumberColumn, TitleColumn
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import LogFormatter, log
 from wagtail.models import Page
 
-from .cockpit import profile_context
-from .conf import segments_settings
-from .models import Interest, Segment, StoredProfile
-from .people import (
+from .. import permissions
+from ..conf import segments_settings
+from ..models import Interest, Segment, StoredProfile
+from ..people import (
     BATCH,
     USER_PREFIX,
     Person,
@@ -50,27 +50,29 @@ from .people import (
     users_by_pk,
     without_ips,
 )
+from ..spreadsheets import EscapedCSVMixin
+from ..visitor.profile import unix
+from ..visitor.visit_log import visits
+from .cockpit import profile_context
 from .reports import trend_chart
-from .spreadsheets import EscapedCSVMixin
-from .visitor.profile import unix
-from .visitor.visit_log import visits
 
-PERMISSION = "wagtail_segments.view_people"
 EXPORT_ACTION = "wagtail_segments.export_people"
 # A segment's members are judged from the profiles seen most recently, at most this many
 # per screen; the export_segment_members command judges them all.
 MAX_JUDGED = 20_000
 
 
-class PeopleAccessMixin:
+class PeopleAccessMixin(PermissionCheckedMixin):
     """A 403 page for users without ``view_people``, on every screen and export alike.
 
     Not ``PermissionDenied``, which Wagtail's admin turns into a redirect to the
     dashboard: a script fetching an export must be told no, not sent a page.
     """
 
+    permission_policy = permissions.people
+
     def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(PERMISSION):
+        if not self.user_has_permission("view"):
             return TemplateResponse(request, "wagtail_segments/people/forbidden.html", status=403)
         return super().dispatch(request, *args, **kwargs)
 
@@ -434,18 +436,16 @@ class PeopleViewSet(ViewSet):
             ),
         ]
 
-    @cached_property
-    def menu_item_class(self):
-        class PeopleMenuItem(MenuItem):
-            def is_shown(self, request):
-                return request.user.has_perm(PERMISSION)
-
-        return PeopleMenuItem
+    menu_item_class = permissions.shown_to(permissions.people)
 
 
 def segment_members_button(snippet, user, next_url=None):
     """``register_snippet_listing_buttons`` hook: a segment's "Members" in its listing row."""
-    if not isinstance(snippet, Segment) or not listable() or not user.has_perm(PERMISSION):
+    if (
+        not isinstance(snippet, Segment)
+        or not listable()
+        or not permissions.people.user_has_permission(user, "view")
+    ):
         return []
     url = reverse("wagtail_segments_people:members", args=[snippet.slug])
     return [Button(_("Members"), url=url, icon_name="user", priority=65)]
@@ -453,7 +453,7 @@ def segment_members_button(snippet, user, next_url=None):
 
 def user_person_button(user, request_user):
     """``register_user_listing_buttons`` hook: a user's profile, from the user listing."""
-    if not user_profiles_kept() or not request_user.has_perm(PERMISSION):
+    if not user_profiles_kept() or not permissions.people.user_has_permission(request_user, "view"):
         return []
     return [
         Button(
@@ -467,7 +467,7 @@ def user_person_button(user, request_user):
 
 def user_person_message(request, user):
     """``before_edit_user`` hook: the user's page links to their profile, when one is kept."""
-    if request.method != "GET" or not request.user.has_perm(PERMISSION):
+    if request.method != "GET" or not permissions.people.user_has_permission(request.user, "view"):
         return
     someone = person(user_key(user), host=request.get_host()) if user_profiles_kept() else None
     if someone is None:

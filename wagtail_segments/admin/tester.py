@@ -7,23 +7,21 @@ and a profile from the form and judges them with the same engine.
 import json
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.models import Site
 
-from .engine import SegmentSet
-from .parsing import json_depth, served_page_path, whole_number
-from .visitor.editors import PERMISSION
-from .visitor.offline import built_request
-from .visitor.profile import (
+from .. import permissions
+from ..engine import SegmentSet
+from ..parsing import json_depth, served_page_path, whole_number
+from ..visitor.offline import built_request
+from ..visitor.profile import (
     MAX_KEY_LENGTH,
     MAX_SLUG_LENGTH,
     MAX_TIME,
@@ -33,8 +31,8 @@ from .visitor.profile import (
     checked_name,
     unix,
 )
-from .visitor.state import attach_state
-from .visitor.visits import utm_parameters
+from ..visitor.state import attach_state
+from ..visitor.visits import utm_parameters
 
 DEVICES = {
     "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -253,19 +251,16 @@ def render_page_for(request, profile, moment):
     return response.content.decode() if response.status_code == 200 else None
 
 
-class SegmentTesterView(WagtailAdminTemplateMixin, FormView):
+class SegmentTesterView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
     template_name = "wagtail_segments/tester.html"
     form_class = VisitorForm
     page_title = _("Segment tester")
     header_icon = "crosshairs"
+    permission_policy = permissions.segments
+    permission_required = "view"
 
     def get_breadcrumbs_items(self):
         return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(PERMISSION):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -293,10 +288,4 @@ class SegmentTesterViewSet(ViewSet):
     def get_urlpatterns(self):
         return [path("", SegmentTesterView.as_view(), name="index")]
 
-    @cached_property
-    def menu_item_class(self):
-        class TesterMenuItem(MenuItem):
-            def is_shown(self, request):
-                return request.user.has_perm(PERMISSION)
-
-        return TesterMenuItem
+    menu_item_class = permissions.shown_to(permissions.segments)

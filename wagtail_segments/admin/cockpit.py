@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
-from .current import visitor_state
-from .engine import SegmentSet
-from .parsing import whole_number
-from .visitor.profile import MAX_PAGE_ID
+from ..current import visitor_state
+from ..engine import SegmentSet
+from ..parsing import whole_number
+from ..rendering import MATCH_ALL
+from ..visitor.profile import MAX_PAGE_ID
 
 MAX_ATTRIBUTE_TEXT = 80
 
@@ -109,7 +110,7 @@ def block_rows(state, names):
             shown = _("its content") if item.shown else _("its “else” part")
             if item.shown:
                 why = _("member of %(segments)s") % {"segments": named(slugs)}
-            elif match == "all":
+            elif match == MATCH_ALL:
                 why = _("not a member of all of %(segments)s") % {"segments": named(slugs)}
             else:
                 why = _("not a member of %(segments)s") % {"segments": named(slugs)}
@@ -178,7 +179,7 @@ def blocks_context(state):
 
 def profile_context(profile, definitions):
     """What the cockpit and the People screens show of a profile: facts, scores, data."""
-    from .models import Interest
+    from ..models import Interest
 
     interests = {interest.slug: interest for interest in Interest.objects.all()}
     page_ids = {source_page_id(source) for _, _, source, _ in profile.ledger} - {None}

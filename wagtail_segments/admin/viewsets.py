@@ -18,16 +18,16 @@ from wagtail.admin.widgets import Button
 from wagtail.admin.widgets.slug import SlugInput
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
 
-from .models import Goal, Interest, Placement, Segment
-from .people_views import PeopleViewSet
-from .portability_views import (
+from ..models import Goal, Interest, Placement, Segment
+from ..spreadsheets import EscapedCSVMixin
+from ..stats.queries import potential_label
+from .import_export import (
     ImportMembersView,
     ImportSegmentsView,
     export_members_view,
     export_segments_view,
 )
-from .reports import potential_label
-from .spreadsheets import EscapedCSVMixin
+from .people import PeopleViewSet
 from .tester import SegmentTesterViewSet
 
 

@@ -1,9 +1,7 @@
-"""Admin reports: segments side by side against the whole site, and variant performance.
+"""Reading the stats: segments and variants over a period, shares, confidence intervals.
 
-Both are Wagtail ``ReportView``s (listing plus CSV and XLSX export) over the
-daily stats of the last 7, 30 or 90 days. Trends are drawn as inline SVG on
-the server, styled by the package's own stylesheet: nothing is fetched from
-another site.
+What the reports list and export, and what the segment choosers note
+("≈ 12 % of last-30-day visitors"). Presenting them is the admin's.
 """
 
 import math
@@ -11,107 +9,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from statistics import NormalDist
 
-from django.core.exceptions import PermissionDenied
+from django.core.cache import caches
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, NumberColumn
-from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 
-from .parsing import whole_number
-from .spreadsheets import EscapedCSVMixin
-from .visitor.editors import PERMISSION
-
-PERIODS = (7, 30, 90)
-DEFAULT_PERIOD = 30
-CHART_HEIGHT = 40  # the trend bars' drawing units; the stylesheet decides the size
-
-
-def period(request):
-    days = whole_number(request.GET.get("days", ""), max(PERIODS))
-    return days if days in PERIODS else DEFAULT_PERIOD
-
-
-def trend_chart(values, dates, what, empty):
-    """Daily ``values`` over ``dates`` (oldest first) as bars, with their scale and dates.
-
-    ``what`` names the values ("Members per day"); ``empty`` is said instead
-    when every value is 0. The bars stretch to the cell's width; the labels
-    stay text, so they keep their size.
-    """
-    if not any(values):
-        return format_html('<p class="segments-trend-empty">{}</p>', empty)
-    top, first, last = max(values), short_date(dates[0]), short_date(dates[-1])
-    bars = format_html_join(
-        "",
-        '<rect x="{}" y="{}" width="0.8" height="{}"><title>{}: {}</title></rect>',
-        (
-            (
-                f"{index + 0.1:g}",
-                f"{CHART_HEIGHT * (1 - value / top):.2f}",
-                f"{CHART_HEIGHT * value / top:.2f}",
-                short_date(day),
-                value,
-            )
-            for index, (day, value) in enumerate(zip(dates, values, strict=True))
-            if value
-        ),
-    )
-    summary = _("%(what)s, %(first)s to %(last)s: at most %(top)s, %(total)s in all") % {
-        "what": what,
-        "first": first,
-        "last": last,
-        "top": top,
-        "total": sum(values),
-    }
-    return format_html(
-        '<figure class="segments-trend">'
-        '<span class="segments-trend-scale" aria-hidden="true"><span>{}</span><span>0</span></span>'
-        '<svg class="segments-trend-bars" viewBox="0 0 {} {}" preserveAspectRatio="none" '
-        'role="img" aria-label="{}">{}</svg>'
-        '<span class="segments-trend-dates" aria-hidden="true">'
-        "<span>{}</span><span>{}</span></span>"
-        "</figure>",
-        top,
-        len(values),
-        CHART_HEIGHT,
-        summary,
-        bars,
-        first,
-        last,
-    )
-
-
-def short_date(day):
-    return date_format(day, "j M")
-
-
-def percent(part, whole):
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
-class SegmentsReportMixin(EscapedCSVMixin):
-    """Only users who may view segments see the reports; CSV cells are escaped."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(PERMISSION):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(days=self.days, periods=PERIODS)
-        return context
-
-    @property
-    def days(self):
-        return period(self.request)
-
-    def dates(self):
-        return last_days(self.days)
+from ..conf import segments_settings
+from ..models import GoalDay, Segment, SegmentDay, SiteDay, VariantDay
+from .recording import SHARES_KEY
 
 
 def last_days(days):
@@ -120,9 +26,11 @@ def last_days(days):
     return [today - timedelta(days=n) for n in reversed(range(days))]
 
 
-# -- segments -----------------------------------------------------------------------------
+def percent(part, whole):
+    return round(100 * part / whole, 1) if whole else 0.0
 
-POTENTIAL_DAYS = DEFAULT_PERIOD
+
+POTENTIAL_DAYS = 30
 POTENTIAL_CACHE_SECONDS = 300
 
 
@@ -133,11 +41,6 @@ def potential():
     variant's segment choices show it once per segment. The stats writer
     forgets it when it writes new counts.
     """
-    from django.core.cache import caches
-
-    from .conf import segments_settings
-    from .stats import SHARES_KEY
-
     cache = caches[segments_settings.CACHE_ALIAS]
     shares = cache.get(SHARES_KEY)
     if shares is None:
@@ -173,16 +76,6 @@ class SegmentRow:
         """Conversions per 100 members seen."""
         return percent(self.conversions, self.members)
 
-    @property
-    def trend_chart(self):
-        if not self.slug:
-            return trend_chart(
-                self.trend, self.dates, _("Visitors per day"), _("No visitors counted yet")
-            )
-        return trend_chart(
-            self.trend, self.dates, _("Members per day"), _("No members seen in this period")
-        )
-
 
 def segment_rows(since, dates):
     """One row per segment (and "Whole site" first) over the days from ``since``.
@@ -190,8 +83,6 @@ def segment_rows(since, dates):
     Totals and trends cover the same ``dates``: a day outside them (a row
     dated ahead of today) counts in neither.
     """
-    from .models import GoalDay, Segment, SegmentDay, SiteDay
-
     period = {"day__range": (since, dates[-1])}
 
     conversions = dict(
@@ -239,56 +130,6 @@ def segment_rows(since, dates):
     return rows
 
 
-class SegmentsReportView(SegmentsReportMixin, ReportView):
-    page_title = _("Segments")
-    header_icon = "group"
-    template_name = "wagtail_segments/reports/report.html"
-    results_template_name = "wagtail_segments/reports/results.html"
-    index_url_name = "wagtail_segments_reports:segments"
-    index_results_url_name = "wagtail_segments_reports:segments_results"
-    paginate_by = None
-    columns = [
-        Column("name", label=_("Segment")),
-        NumberColumn("members", label=_("Members seen")),
-        NumberColumn("visitor_share", label=_("% of visitors")),
-        NumberColumn("pageviews", label=_("Page views")),
-        NumberColumn("pageview_share", label=_("% of page views")),
-        NumberColumn("conversions", label=_("Goals reached")),
-        NumberColumn("conversion_rate", label=_("Per 100 members")),
-        Column("trend_chart", label=_("Members per day")),
-    ]
-    list_export = [
-        "name",
-        "slug",
-        "members",
-        "visitor_share",
-        "pageviews",
-        "pageview_share",
-        "conversions",
-        "conversion_rate",
-    ]
-    export_headings = {
-        "name": _("Segment"),
-        "slug": _("Slug"),
-        "members": _("Members seen"),
-        "visitor_share": _("% of visitors"),
-        "pageviews": _("Page views"),
-        "pageview_share": _("% of page views"),
-        "conversions": _("Goals reached"),
-        "conversion_rate": _("Per 100 members"),
-    }
-
-    def get_queryset(self):
-        dates = self.dates()
-        return segment_rows(dates[0], dates)
-
-    def get_filename(self):
-        return f"segments-last-{self.days}-days"
-
-
-# -- variants -----------------------------------------------------------------------------
-
-
 MIN_IMPRESSIONS = 30  # on each side, before a variant is compared with its baseline
 Z_95 = NormalDist().inv_cdf(0.975)
 
@@ -313,14 +154,6 @@ def difference_interval(successes, trials, base_successes, base_trials, z=Z_95):
         difference - math.hypot(p - low, base_high - q),
         difference + math.hypot(high - p, q - base_low),
     )
-
-
-def points(value):
-    """A difference of rates as signed percentage points: "+4.2", "−1.0", "0.0"."""
-    shown = f"{abs(value):.1f}"
-    if shown == "0.0":
-        return shown
-    return ("+" if value > 0 else "−") + shown
 
 
 @dataclass
@@ -382,22 +215,6 @@ class VariantRow:
         return self.interval[1] if self.interval else ""
 
     @property
-    def uplift_shown(self):
-        """ "+10.0 points" over "95 %: +1.2 to +18.8", or "not enough data yet"."""
-        if not self.baseline:
-            return ""
-        if not self.compared:
-            return format_html(
-                '<span class="segments-uplift-wait">{}</span>', _("not enough data yet")
-            )
-        low, high = self.interval
-        return format_html(
-            '<span class="segments-uplift">{}</span> <span class="segments-interval">{}</span>',
-            _("%(uplift)s points") % {"uplift": points(self.uplift)},
-            _("95 %%: %(low)s to %(high)s") % {"low": points(low), "high": points(high)},
-        )
-
-    @property
     def confidence(self):
         """What the interval says: better, worse or not clear yet; or the data still missing."""
         if not self.baseline:
@@ -449,8 +266,6 @@ def baseline_of(total, totals_of_block):
 
 
 def variant_rows(since):
-    from .models import Segment, VariantDay
-
     totals = (
         VariantDay.objects.filter(day__gte=since)
         .values("page_id", "block", "variant", "held_out", "segments")
@@ -481,56 +296,3 @@ def variant_rows(since):
                 row.baseline_conversions = baseline["conversions"]
             rows.append(row)
     return rows
-
-
-class VariantsReportView(SegmentsReportMixin, ReportView):
-    page_title = _("Personalised variants")
-    header_icon = "doc-full"
-    template_name = "wagtail_segments/reports/report.html"
-    results_template_name = "wagtail_segments/reports/results.html"
-    index_url_name = "wagtail_segments_reports:variants"
-    index_results_url_name = "wagtail_segments_reports:variants_results"
-    paginate_by = None
-    columns = [
-        Column("page", label=_("Page")),
-        Column("block", label=_("Block")),
-        Column("variant", label=_("Shown")),
-        NumberColumn("impressions", label=_("Impressions")),
-        NumberColumn("conversions", label=_("Conversions")),
-        NumberColumn("rate", label=_("Rate (%)")),
-        Column("baseline", label=_("Against")),
-        Column("uplift_shown", label=_("Uplift")),
-        Column("confidence", label=_("Confidence")),
-    ]
-    list_export = [
-        "page",
-        "block",
-        "variant",
-        "impressions",
-        "conversions",
-        "rate",
-        "baseline",
-        "uplift",
-        "uplift_low",
-        "uplift_high",
-        "confidence",
-    ]
-    export_headings = {
-        "page": _("Page"),
-        "block": _("Block"),
-        "variant": _("Shown"),
-        "impressions": _("Impressions"),
-        "conversions": _("Conversions"),
-        "rate": _("Rate (%)"),
-        "baseline": _("Against"),
-        "uplift": _("Uplift (points)"),
-        "uplift_low": _("Uplift, 95 % low"),
-        "uplift_high": _("Uplift, 95 % high"),
-        "confidence": _("Confidence"),
-    }
-
-    def get_queryset(self):
-        return variant_rows(self.dates()[0])
-
-    def get_filename(self):
-        return f"variants-last-{self.days}-days"

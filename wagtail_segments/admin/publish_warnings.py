@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .blocks import AudienceMixin, PersonalisedBlock
-from .content import MATCH_ALL
-from .streams import walk_instance
+from ..blocks import AudienceMixin, PersonalisedBlock
+from ..rendering import MATCH_ALL
+from ..streams import walk_instance
 
 
 def covers(earlier, later):
@@ -83,7 +83,7 @@ def content_problems(instance, segments, now=None):
 
 def warn_editor(request, instance):
     """``before_edit_page``/``before_edit_snippet`` hook: list the problems on opening."""
-    from .models import Segment
+    from ..models import Segment
 
     if request.method != "GET":
         return

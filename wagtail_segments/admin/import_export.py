@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from .models import Segment
-from .portability import (
+from .. import permissions
+from ..import_export import (
     ImportProblems,
     export_definitions,
     export_members,
@@ -20,12 +20,13 @@ from .portability import (
     import_members,
     read_document,
 )
+from ..models import Segment
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def _require(request, action):
-    if not request.user.has_perm(f"wagtail_segments.{action}_segment"):
+    if not permissions.segments.user_has_permission(request.user, action):
         raise PermissionDenied
 
 

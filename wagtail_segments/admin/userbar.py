@@ -8,10 +8,10 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from wagtail.admin.userbar import BaseItem
 
+from ..conf import URLS_MODULE, public_urls_included
+from ..current import visitor_state
+from ..log import log_once
 from .cockpit import blocks_context, cockpit_context
-from .conf import URLS_MODULE, public_urls_included
-from .current import visitor_state
-from .log import log_once
 
 BLOCKS_TEMPLATE = "wagtail_segments/userbar/cockpit_blocks.html"
 

@@ -45,9 +45,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .conf import segments_settings
-from .log import log_once
-from .visitor.editors import is_editor
+from ..conf import segments_settings
+from ..log import log_once
+from ..visitor.editors import is_editor
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Recorder:
 
         Rows older than yesterday are deleted once a day: they answer nothing.
         """
-        from .models import VisitorDay
+        from ..models import VisitorDay
 
         if self.pruned_before != day - timedelta(days=1):
             VisitorDay.objects.filter(day__lt=day - timedelta(days=1)).delete()
@@ -209,7 +209,7 @@ def group(taken):
 
 
 def write_row(kind, lookup, amounts):
-    from .models import GoalDay, SegmentDay, SiteDay, VariantDay
+    from ..models import GoalDay, SegmentDay, SiteDay, VariantDay
 
     model = {"site": SiteDay, "segment": SegmentDay, "variant": VariantDay, "goal": GoalDay}[kind]
     increment(model, dict(zip(LOOKUPS[kind], lookup, strict=True)), amounts)

@@ -1,0 +1,162 @@
+"""Loading personalised blocks in bulk: what a page pays for every block it holds.
+
+``PersonalisedBlock.bulk_to_python`` would, as a plain ``StructBlock``, build
+a ``StructValue`` and a ``ListValue`` of ``StructValue``s for every variant of
+every block. Here the defaults and the variants' contents are each converted
+in one ``bulk_to_python`` call, and the variants stay plain tuples until the
+editor, the API or an export asks for blocks.
+
+It leans on Wagtail internals, pinned by tests/test_block_loading.py so that
+an upgrade that changes them fails loudly rather than silently:
+
+- ``wagtail.blocks.list_block.ListValue.ListChild`` (subclassed here, with
+  ``BoundBlock.__init__`` called directly) and ``ListValue.bound_blocks``,
+  which ``VariantsValue`` builds lazily as a cached property;
+- ``ListBlock._item_is_in_block_format(item)``, which tells the
+  ``{"type", "value", "id"}`` format from a plain stored value;
+- ``StructBlock._to_struct_value(items)``, which makes a ``StructValue``
+  without ``to_python``.
+"""
+
+import uuid
+from itertools import islice
+from typing import Any, NamedTuple
+
+from django.utils.functional import cached_property
+from wagtail import blocks
+from wagtail.blocks.list_block import ListValue
+
+from ..rendering import MATCH_ANY
+
+
+class VariantChild(ListValue.ListChild):
+    """A variant in its list; its id, which only the editor needs, is made when first asked."""
+
+    def __init__(self, block, value, id=None):
+        blocks.BoundBlock.__init__(self, block, value)
+        self.original_id = self._id = id
+
+    @property
+    def id(self):
+        if self._id is None:
+            self._id = str(uuid.uuid4())
+        return self._id
+
+    @id.setter
+    def id(self, value):
+        self._id = value
+
+
+class Variant(NamedTuple):
+    """A variant as a page chooses it: the segments it is for, and what it shows.
+
+    Tuples of plain values, which Python's garbage collector stops tracking:
+    a page holds many of them for the whole request.
+    """
+
+    segments: tuple
+    match: str
+    hide: bool
+    value: Any
+
+
+def variant_of(value):
+    """A ``Variant`` from a variant's block value (a ``StructValue`` or a dict)."""
+    return Variant(
+        tuple(value.get("segments") or ()),
+        value.get("match") or MATCH_ANY,
+        bool(value.get("hide")),
+        value.get("value"),
+    )
+
+
+class VariantsValue(ListValue):
+    """A personalised block's variants as loaded for a page.
+
+    Pages choose among ``variants``, plain tuples; the list of blocks that
+    Wagtail's editor, API and exports work with is built from them when first
+    used (and, once built, is what ``variants`` reads, changes included).
+    """
+
+    def __init__(self, list_block, variants, ids):
+        self.list_block = list_block
+        self._variants, self._ids = variants, ids  # ids: None when the stored list has none
+
+    @cached_property
+    def bound_blocks(self):
+        block = self.list_block.child_block
+        ids = self._ids or [None] * len(self._variants)
+        return [
+            VariantChild(
+                block,
+                block._to_struct_value(
+                    {**variant._asdict(), "segments": list(variant.segments)}.items()
+                ),
+                id=variant_id,
+            )
+            for variant, variant_id in zip(self._variants, ids, strict=True)
+        ]
+
+    @property
+    def variants(self):
+        if "bound_blocks" in self.__dict__:
+            return [variant_of(child.value) for child in self.bound_blocks]
+        return self._variants
+
+
+def bulk_child_values(block, items, name):
+    """``items[i][name]`` for every item, converted in one call; the default where missing."""
+    converted = iter(block.bulk_to_python([item[name] for item in items if name in item]))
+    return [next(converted) if name in item else block.get_default() for item in items]
+
+
+def stored_variants(list_block, stored):
+    """``(id, dict)`` of each stored variant; ids are None in the plain public format."""
+    if not isinstance(stored, list):
+        return []
+    found = []
+    for item in stored:
+        variant_id = None
+        if list_block._item_is_in_block_format(item):
+            variant_id, item = item.get("id"), item["value"]
+        found.append((variant_id, item if isinstance(item, dict) else {}))
+    return found
+
+
+def field_value(block, item, name):
+    return block.to_python(item[name]) if name in item else block.get_default()
+
+
+def load(block, values):
+    """``block.bulk_to_python(values)`` for a ``PersonalisedBlock``, with a fraction of the work.
+
+    A page loads every personalised block it holds. The defaults, and the
+    contents of all variants, are each converted in one call (choosers
+    still fetch in bulk); the variants become plain ``Variant`` tuples.
+    """
+    values = [value if isinstance(value, dict) else {} for value in values]
+    list_block = block.child_blocks["variants"]
+    fields = list_block.child_block.child_blocks
+    stored = [stored_variants(list_block, value.get("variants")) for value in values]
+    items = [item for found in stored for _, item in found]
+    contents = iter(bulk_child_values(fields["value"], items, "value"))
+    items = iter(items)
+    defaults = bulk_child_values(block.child_blocks["default"], values, "default")
+    loaded = []
+    for default, found in zip(defaults, stored, strict=True):
+        variants = tuple(
+            Variant(
+                tuple(field_value(fields["segments"], item, "segments")),
+                field_value(fields["match"], item, "match"),
+                field_value(fields["hide"], item, "hide"),
+                next(contents),
+            )
+            for item in islice(items, len(found))
+        )
+        ids = [variant_id for variant_id, _ in found] if any(i for i, _ in found) else None
+        loaded.append(
+            block._to_struct_value(
+                [("default", default), ("variants", VariantsValue(list_block, variants, ids))]
+            )
+        )
+    return loaded

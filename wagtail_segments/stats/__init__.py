@@ -1,0 +1,1 @@
+"""Stats: ``recording`` counts what each request showed, ``queries`` reads the counts back."""
