@@ -25,10 +25,9 @@ records the view and refreshes the segment-key cookie.
 
 import hashlib
 
-from django.core.cache import caches
 from django.utils.cache import patch_vary_headers
 
-from .conf import segments_settings
+from .conf import segments_cache, segments_settings
 from .cookies import mark_private, set_cookie
 
 SEGMENTS_HEADER = "X-Wagtail-Segments"
@@ -54,10 +53,6 @@ def segments_key(segments, slugs):
     return hashlib.sha256(",".join(targeted).encode()).hexdigest()[:16]
 
 
-def _cache():
-    return caches[segments_settings.CACHE_ALIAS]
-
-
 def _learned_key(request):
     url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
     return LEARNED_KEY.format(url=url)
@@ -74,7 +69,7 @@ def before_view(request, state):
     """
     if not is_cacheable_request(request):
         return
-    learned = _cache().get(_learned_key(request))
+    learned = segments_cache().get(_learned_key(request))
     if learned is None:
         return
     from wagtail_segments.visitor.visits import (
@@ -93,7 +88,7 @@ def after_view(request, response, state, sets_cookie):
     if not is_cacheable_request(request) or state.page_id is None:
         mark_private(response)
         return
-    cache = _cache()
+    cache = segments_cache()
     learned = (state.page_id, slugs)
     if cache.get(_learned_key(request)) != learned:
         cache.set(_learned_key(request), learned, None)
@@ -121,7 +116,7 @@ def refresh_key_cookie(request, response, state, used_everywhere=None):
     if not state.may_store:
         return False
     if used_everywhere is None:
-        used_everywhere = _cache().get(USED_EVERYWHERE_KEY) or frozenset()
+        used_everywhere = segments_cache().get(USED_EVERYWHERE_KEY) or frozenset()
     cookie_key = segments_key(state.segments, used_everywhere)
     if request.COOKIES.get(key_cookie_name()) == cookie_key:
         return False

@@ -6,6 +6,7 @@ are cached and refreshed when ``override_settings`` changes them.
 """
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -118,6 +119,11 @@ class SegmentsSettings:
 
 
 segments_settings = SegmentsSettings()
+
+
+def segments_cache():
+    """Django's cache that the package's processes share (the ``CACHE_ALIAS`` setting)."""
+    return caches[segments_settings.CACHE_ALIAS]
 
 
 @receiver(setting_changed)

@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
 from . import __version__
-from .conf import segments_settings
+from .conf import segments_cache, segments_settings
 from .fields import stored_rules
 from .log import log_once
 from .rules.base import RuleContext
@@ -207,10 +206,6 @@ def compile_experiences():
 _memory = {"version": None, "rules": None, "definitions": None, "checked": float("-inf")}
 
 
-def _cache():
-    return caches[segments_settings.CACHE_ALIAS]
-
-
 def load_definitions():
     """The compiled segments: from process memory, else Django's cache, else the database.
 
@@ -227,7 +222,7 @@ def load_definitions():
     ):
         return _memory["definitions"]
     try:
-        cache = _cache()
+        cache = segments_cache()
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, secrets.token_hex(8), None)
@@ -254,7 +249,7 @@ def invalidate_definitions():
     """Give the definitions a new version stamp: every process recompiles on its next use."""
     _memory.update(version=None, definitions=None)
     try:
-        _cache().set(VERSION_KEY, secrets.token_hex(8), None)
+        segments_cache().set(VERSION_KEY, secrets.token_hex(8), None)
     except Exception:
         log_once("cache-invalidate", "wagtail_segments cannot reach its cache", exc_info=True)
 

@@ -6,7 +6,6 @@ import re
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
 from . import caching
-from .conf import segments_settings
+from .conf import segments_cache, segments_settings
 from .current import visitor_state
 from .experiences import lets_in
 from .log import log_once
@@ -55,7 +54,7 @@ def _rate_limited(profile):
 
     Without a reachable cache the allowance cannot be counted: events are let through.
     """
-    cache = caches[segments_settings.CACHE_ALIAS]
+    cache = segments_cache()
     window = int(timezone.now().timestamp()) // RATE_WINDOW_SECONDS
     key = f"wagtail_segments:events:{profile.visitor_id}:{window}"
     try:

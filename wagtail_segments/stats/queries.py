@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from statistics import NormalDist
 
-from django.core.cache import caches
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
-from ..conf import segments_settings
+from ..conf import segments_cache
 from ..models import GoalDay, Segment, SegmentDay, SiteDay, VariantDay
 from .recording import SHARES_KEY
 
@@ -41,7 +40,7 @@ def potential():
     variant's segment choices show it once per segment. The stats writer
     forgets it when it writes new counts.
     """
-    cache = caches[segments_settings.CACHE_ALIAS]
+    cache = segments_cache()
     shares = cache.get(SHARES_KEY)
     if shares is None:
         dates = last_days(POTENTIAL_DAYS)

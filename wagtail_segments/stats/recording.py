@@ -40,12 +40,11 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..conf import segments_settings
+from ..conf import segments_cache, segments_settings
 from ..log import log_once
 from ..visitor.editors import is_editor
 
@@ -242,7 +241,7 @@ def increment(model, lookup, amounts):
 def _cache(method, *args):
     """Call the package's cache; None when it cannot be reached (the counting goes on)."""
     try:
-        return getattr(caches[segments_settings.CACHE_ALIAS], method)(*args)
+        return getattr(segments_cache(), method)(*args)
     except Exception:
         log_once("stats-cache", "wagtail_segments cannot reach its cache for stats", exc_info=True)
         return None

@@ -16,12 +16,11 @@ writes, reads and deletes data under a key; a user store must be one).
 import logging
 
 from django.core import signing
-from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .. import cookies
-from ..conf import segments_settings
+from ..conf import segments_cache, segments_settings
 from .profile import VisitorProfile
 
 logger = logging.getLogger(__name__)
@@ -165,7 +164,7 @@ class CacheStore(ServerSideStore):
 
     @property
     def cache(self):
-        return caches[segments_settings.CACHE_ALIAS]
+        return segments_cache()
 
     def read(self, key):
         cache = self.cache  # a cache alias that does not exist is an error, not a fault
