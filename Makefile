@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := cd sandbox && ../$(BIN)/python manage.py
 HOST ?= 127.0.0.1:8000
+# pytest-xdist: a worker per core, each test file on one worker (a file's tests share
+# their Redis database and servers).
+PARALLEL ?= -n auto --dist loadfile
 # PostgreSQL for the second test pass; override with DATABASE_URL.
 PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/wagtail_segments)
 # tox finds each matrix leg's Python on PATH; pyenv's shims serve only its active
@@ -42,11 +45,10 @@ test: lint node_modules/.installed
 	@echo "== docs build (strict: broken links fail)"
 	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 	@echo "== pytest on SQLite"
-	$(BIN)/coverage run -m pytest
-	$(BIN)/coverage report --fail-under=80
+	$(BIN)/python -m pytest $(PARALLEL) --cov --cov-report=term --cov-fail-under=80
 	@if $(BIN)/python tests/postgres_available.py "$(PG_URL)"; then \
 		echo "== pytest on PostgreSQL ($(PG_URL))"; \
-		DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest -p no:cacheprovider; \
+		DATABASE_URL="$(PG_URL)" $(BIN)/python -m pytest $(PARALLEL) -p no:cacheprovider; \
 	else \
 		echo "== PostgreSQL not reachable at $(PG_URL): PostgreSQL pass skipped"; \
 	fi

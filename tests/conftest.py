@@ -1,10 +1,13 @@
-import os
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+from django.test.signals import template_rendered
 
-from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.factories import BROWSER_UA, make_offer_page, make_site_with_pages
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -15,6 +18,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("serious", "critical")  # the impacts of violations that fail a test
+# What Django makes again by itself: left out of the snapshots of the database.
+NOT_IN_SNAPSHOT = ["contenttypes", "auth.permission", "sessions"]
+MIGRATED = pytest.StashKey()  # the dump of the migrated database, and pytest-django's blocker
+PUT_BACK = pytest.StashKey()  # set on a test after which the migrated rows are put back
 SUMMARY_LINES = []  # printed after the run, so figures reach CI's log despite capturing
 
 
@@ -97,10 +106,141 @@ def visitor(client, pages):
     return client
 
 
+def flushes_the_database(request):
+    """Whether the test runs as a ``TransactionTestCase``, which empties every table after."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    return bool(transactional) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
+    """Django's test database, and a dump of the rows its migrations made (Wagtail's root
+    page and site, its groups), taken before any test can change them."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.json"
+    with django_db_blocker.unblock():
+        call_command(
+            "dumpdata", natural_foreign=True, exclude=NOT_IN_SNAPSHOT, output=str(path), verbosity=0
+        )
+    pytestconfig.stash[MIGRATED] = path, django_db_blocker
+
+
+def put_back_migrated_rows(config, flush):
+    """The database as its migrations left it: emptied first when ``flush``."""
+    path, blocker = config.stash[MIGRATED]
+    with blocker.unblock():
+        if flush:
+            call_command("flush", interactive=False, verbosity=0)
+        call_command("loaddata", str(path), verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(django_db_setup, pytestconfig):
+    """Empty the database and put back what its migrations made (after committed setup)."""
+    return lambda: put_back_migrated_rows(pytestconfig, flush=True)
+
+
+@pytest.fixture(autouse=True)
+def migrated_rows_back_after_a_flush(request):
+    """A test on a live server ends with an empty database (Django's flush): the rows the
+    migrations made are put back once its fixtures are torn down (below), so the next
+    test in this process finds them, in whatever order pytest-xdist hands out files."""
+    if flushes_the_database(request):
+        request.getfixturevalue("django_db_setup")
+        request.node.stash[PUT_BACK] = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    yield  # the test's fixtures are torn down: the flush is done
+    if item.stash.get(PUT_BACK, False):
+        put_back_migrated_rows(item.config, flush=False)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(tmp_path_factory):
+    """Where this test process keeps the demo's rows once ``load_demo`` has made them."""
+    return tmp_path_factory.mktemp("demo") / "demo.json"
+
+
 @pytest.fixture
-def demo_site(db):
-    """The sandbox's demo content, as `make run` loads it (without the demo user)."""
+def offer_page(db):
+    """A personalised page offering something else to visitors of each country."""
+    from wagtail_segments import engine
+
+    cache.clear()
+    engine.invalidate_definitions()
+    return make_offer_page()
+
+
+@pytest.fixture
+def demo_site(db, demo_snapshot):
+    """The sandbox's demo content, as `make run` loads it (without the demo user).
+
+    ``load_demo`` runs once per test process, for the first test that asks;
+    later tests get the same rows back from its dump with ``loaddata``, which
+    also resets PostgreSQL's sequences, in a tenth of the time.
+    """
+    if demo_snapshot.exists():
+        call_command("loaddata", str(demo_snapshot), verbosity=0)
+        return
     call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
+    call_command(
+        "dumpdata",
+        natural_foreign=True,
+        exclude=NOT_IN_SNAPSHOT,
+        output=str(demo_snapshot),
+        verbosity=0,
+    )
+
+
+@pytest.fixture
+def counted(demo_site):
+    """The demo site with nothing counted yet."""
+    from wagtail_segments import engine
+    from wagtail_segments.models import GoalDay, SegmentDay, SiteDay, VariantDay
+    from wagtail_segments.stats.recording import recorder
+
+    recorder.flush()
+    for model in (SiteDay, SegmentDay, VariantDay, GoalDay):
+        model.objects.all().delete()
+    cache.clear()
+    engine.invalidate_definitions()
+
+
+@pytest.fixture
+def editor(django_user_model):
+    """A superuser, who logs in as "editor" with the password "pw"."""
+    return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
+
+
+@pytest.fixture
+def admin_only(django_user_model):
+    """May use the Wagtail admin (so sees the userbar) but not view segments."""
+    from django.contrib.auth.models import Group, Permission
+
+    user = django_user_model.objects.create_user("writer", "w@example.com", "pw")
+    group = Group.objects.create(name="Writers")
+    group.permissions.add(Permission.objects.get(codename="access_admin"))
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def renders():
+    """How many times each template was rendered (a cache hit renders nothing)."""
+    seen = Counter()
+
+    def count(sender, template, **kwargs):
+        seen[template.name] += 1
+
+    template_rendered.connect(count)
+    yield seen
+    template_rendered.disconnect(count)
 
 
 @pytest.fixture
@@ -112,17 +252,21 @@ def sandbox_settings(settings):
     return sandbox.WAGTAIL_SEGMENTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium driven by Playwright; never a downloaded browser build."""
+    """Debian's Chromium driven by Playwright; never a downloaded browser build.
+
+    One per test module: Playwright runs an event loop in this thread while it is
+    open, and a later module's ASGI test needs the thread without one.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop; the live server's database
     # access from this thread is still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -139,6 +283,26 @@ def browser_page(chromium):
     # requests, which would hold the live server's database while the test's is flushed.
     page.goto("about:blank")
     context.close()
+
+
+@pytest.fixture
+def axe(browser_page):
+    """Run axe-core on the browser page; the serious and critical violations, by rule."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs it (npm install axe-core)")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def run(name):
+        browser_page.add_script_tag(path=str(AXE))
+        results = browser_page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(results["violations"], indent=1))
+        return {
+            violation["id"]: [node["target"] for node in violation["nodes"]]
+            for violation in results["violations"]
+            if violation["impact"] in AXE_BLOCKING
+        }
+
+    return run
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ import socket
 import wagtail_factories
 from django.conf import settings
 from django.db import models
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from wagtail import blocks
 from wagtail.contrib.typed_table_block.blocks import TypedTableBlock
 from wagtail.coreutils import get_supported_content_language_variant
@@ -15,13 +17,38 @@ from wagtail.images.blocks import ImageBlock
 from wagtail.models import Locale, Page, Site
 from wagtail.test.utils.form_data import nested_form_data, querydict_from_html, streamfield
 
-from tests.testapp.models import Advert, EveryBlockPage, PlainPage
+from tests.testapp.models import Advert, EveryBlockPage, PersonalisedPage, PlainPage
+from wagtail_segments.models import Segment
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
 )
+CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"  # the demo's campus promotion link
+COCKPIT = "data-segments-cockpit"  # the attribute of the cockpit overlay in a page
+UNREACHABLE_CACHES = {  # the package's cache where nothing listens
+    **settings.CACHES,
+    "segments": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    },
+}
+COUNTRIES = ["FR", "DE", "GB", "US"]  # a segment each on the offer page
+PAGE_CACHE = "pages"  # the alias of the page cache in front, in the caching tests
+CACHES = {
+    **settings.CACHES,
+    PAGE_CACHE: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def visitor_client(user=None, **headers):
+    """A test client that browses as a person's desktop browser would (logged in as ``user``)."""
+    client = Client(**{"HTTP_USER_AGENT": BROWSER_UA, "HTTP_HOST": "localhost", **headers})
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 def spare_port():
@@ -296,3 +323,36 @@ def edit_form_data(admin_client, page):
     for name, value in form_data(page.body.stream_block, page.body, "body").items():
         data.setlist(name, value if isinstance(value, list) else [value])
     return data
+
+
+def offer(slug):
+    """A variant for the segment ``slug`` that shows "offer-for-<slug>"."""
+    return {"segments": [slug], "match": "any", "hide": False, "value": f"offer-for-{slug}"}
+
+
+def make_offer_page():
+    """A personalised page with an offer for visitors from each of ``COUNTRIES``."""
+    root = make_site_with_pages()["root"]
+    for country in COUNTRIES:
+        Segment.objects.create(
+            name=f"Visitors from {country}",
+            slug=country.lower(),
+            rules=[{"type": "country", "value": {"countries": [country]}}],
+        )
+    page = PersonalisedPage(
+        title="Offers",
+        slug="offers",
+        body=[
+            (
+                "offer",
+                {"default": "offer-default", "variants": [offer(c.lower()) for c in COUNTRIES]},
+            )
+        ],
+    )
+    root.add_child(instance=page)
+    return page
+
+
+def today(model, **lookup):
+    """The row of today's stats of ``model`` matching ``lookup``."""
+    return model.objects.get(day=timezone.localdate(), **lookup)

@@ -4,43 +4,11 @@ axe-core comes from npm (``package.json``; ``make test`` installs it). Each
 page's full results are kept in test-artifacts/axe-<page>.json.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.test_browser import log_in, open_cockpit
+from tests.browsing import log_in, open_cockpit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING = ("serious", "critical")
-
-
-@pytest.fixture
-def axe(browser_page):
-    """Run axe-core on the browser page; the serious and critical violations, by rule."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: `make test` installs it (npm install axe-core)")
-    ARTIFACTS.mkdir(exist_ok=True)
-
-    def run(name):
-        browser_page.add_script_tag(path=str(AXE))
-        results = browser_page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(results["violations"], indent=1))
-        return {
-            violation["id"]: [node["target"] for node in violation["nodes"]]
-            for violation in results["violations"]
-            if violation["impact"] in BLOCKING
-        }
-
-    return run
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
 
 
 def test_the_home_page_of_the_sandbox(live_server, demo_site, browser_page, axe):

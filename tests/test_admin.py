@@ -4,23 +4,23 @@ from django.urls import reverse
 
 
 @pytest.fixture
-def editor(db):
+def editors_member(db):
     user = User.objects.create_user("eddie", password="correct horse", email="e@example.com")
     user.groups.add(Group.objects.get(name="Editors"))
     return user
 
 
-def test_editor_logs_into_the_admin(client, editor):
+def test_editor_logs_into_the_admin(client, editors_member):
     response = client.post(
         reverse("wagtailadmin_login"), {"username": "eddie", "password": "correct horse"}
     )
     assert response.status_code == 302
     dashboard = client.get(reverse("wagtailadmin_home"))
     assert dashboard.status_code == 200
-    assert dashboard.context["request"].user == editor
+    assert dashboard.context["request"].user == editors_member
 
 
-def test_wrong_password_stays_on_the_login_form(client, editor):
+def test_wrong_password_stays_on_the_login_form(client, editors_member):
     response = client.post(reverse("wagtailadmin_login"), {"username": "eddie", "password": "no"})
     assert response.status_code == 200
     assert client.get(reverse("wagtailadmin_home")).status_code == 302

@@ -1,7 +1,6 @@
 """Beacon tracking: pages write nothing, a small request from the page records its view."""
 
 import re
-from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -12,7 +11,6 @@ from django.core.cache import caches
 from django.db import connection
 from django.template import Context, Template
 from django.test import Client, RequestFactory, modify_settings, override_settings
-from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from wagtail.models import PageViewRestriction
@@ -311,18 +309,6 @@ def test_beacon_tracking_adds_no_query_to_pages(site, django_assert_num_queries)
 
 
 # -- with the cache modes ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def renders():
-    seen = Counter()
-
-    def count(sender, template, **kwargs):
-        seen[template.name] += 1
-
-    template_rendered.connect(count)
-    yield seen
-    template_rendered.disconnect(count)
 
 
 @override_settings(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.browsing import expect_heading, log_in, open_cockpit
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Segment
 from wagtail_segments.visitor.profile import VisitorProfile
@@ -12,19 +13,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("sandbox_settings"),  # the sandbox asks for consent
 ]
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
-
-
-def log_in(page, live_server):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
 
 
 def cookie(page, name):
@@ -179,22 +167,6 @@ def test_editor_edits_a_variant_and_previews_the_page_as_two_segments(
     screenshot("as-investors")
     # The draft is not live: visitors still get the published page.
     assert "Freshers" not in browser_page.context.request.get(f"{live_server.url}/").text()
-
-
-def expect_heading(iframe, text):
-    from playwright.sync_api import expect
-
-    expect(iframe.locator("h1").first).to_have_text(text, timeout=10_000)
-
-
-def open_cockpit(page):
-    trigger = page.locator("#wagtail-userbar-trigger")
-    if trigger.get_attribute("aria-expanded") != "true":
-        trigger.click()  # open the userbar's menu
-    page.locator("[data-segments-cockpit-open]").click()
-    cockpit = page.locator("[data-segments-cockpit]")
-    cockpit.wait_for(state="visible")
-    return cockpit
 
 
 def test_editor_uses_the_cockpit_after_the_campus_link(

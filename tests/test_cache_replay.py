@@ -15,8 +15,7 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 from django.utils.crypto import get_random_string
 
-from tests.factories import BOT_UA, BROWSER_UA
-from tests.test_caching import CACHES, COUNTRIES, PAGE_CACHE, offer_page  # noqa: F401
+from tests.factories import BOT_UA, BROWSER_UA, CACHES, COUNTRIES, PAGE_CACHE
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments.caching import key_cookie_name
 from wagtail_segments.conf import segments_settings

@@ -8,10 +8,9 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.test import Client, override_settings
-from django.test.signals import template_rendered
 from wagtail.models import PageViewRestriction
 
-from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.factories import BROWSER_UA, CACHES, COUNTRIES, PAGE_CACHE, make_site_with_pages, offer
 from tests.testapp.models import PersonalisedPage, PlainPage
 from wagtail_segments import engine
 from wagtail_segments.caching import SEGMENTS_HEADER
@@ -19,46 +18,11 @@ from wagtail_segments.models import Segment
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import CacheStore, _unsign
 
-COUNTRIES = ["FR", "DE", "GB", "US"]
-PAGE_CACHE = "pages"
 CACHE_MIDDLEWARE = [
     "django.middleware.cache.UpdateCacheMiddleware",
     *settings.MIDDLEWARE,
     "django.middleware.cache.FetchFromCacheMiddleware",
 ]
-CACHES = {
-    **settings.CACHES,
-    PAGE_CACHE: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
-}
-
-
-def offer(slug):
-    return {"segments": [slug], "match": "any", "hide": False, "value": f"offer-for-{slug}"}
-
-
-@pytest.fixture
-def offer_page(db):
-    caches["default"].clear()
-    engine.invalidate_definitions()
-    root = make_site_with_pages()["root"]
-    for country in COUNTRIES:
-        Segment.objects.create(
-            name=f"Visitors from {country}",
-            slug=country.lower(),
-            rules=[{"type": "country", "value": {"countries": [country]}}],
-        )
-    page = PersonalisedPage(
-        title="Offers",
-        slug="offers",
-        body=[
-            (
-                "offer",
-                {"default": "offer-default", "variants": [offer(c.lower()) for c in COUNTRIES]},
-            )
-        ],
-    )
-    root.add_child(instance=page)
-    return page
 
 
 def shown_offer(response):
@@ -67,19 +31,6 @@ def shown_offer(response):
 
 def page_cache_entries():
     return [key for key in caches[PAGE_CACHE]._cache if ".cache_page." in key]
-
-
-@pytest.fixture
-def renders():
-    """How many times the page template was rendered (a cache hit renders nothing)."""
-    seen = Counter()
-
-    def count(sender, template, **kwargs):
-        seen[template.name] += 1
-
-    template_rendered.connect(count)
-    yield seen
-    template_rendered.disconnect(count)
 
 
 @override_settings(

@@ -3,11 +3,10 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.core import signing
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 
-from tests.factories import BROWSER_UA
+from tests.factories import BROWSER_UA, CAMPUS, COCKPIT, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.admin.userbar import CockpitItem
 from wagtail_segments.conf import segments_settings
@@ -17,35 +16,10 @@ from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.state import attach_state
 from wagtail_segments.visitor.stores import _sign
 
-COCKPIT = "data-segments-cockpit"
-CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
-
 
 @pytest.fixture
 def site(demo_site):
     return demo_site
-
-
-def browser(user=None):
-    client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "e@example.com", "pw")
-
-
-@pytest.fixture
-def admin_only(django_user_model):
-    """May use the Wagtail admin (so sees the userbar) but not view segments."""
-    user = django_user_model.objects.create_user("writer", "w@example.com", "pw")
-    group = Group.objects.create(name="Writers")
-    group.permissions.add(Permission.objects.get(codename="access_admin"))
-    user.groups.add(group)
-    return user
 
 
 def hero(response):
@@ -53,7 +27,7 @@ def hero(response):
 
 
 def test_editors_get_the_cockpit_explaining_the_page(site, editor):
-    client = browser(editor)
+    client = visitor_client(editor)
     client.get(CAMPUS)
     html = client.get("/").content.decode()
     assert COCKPIT in html
@@ -66,8 +40,8 @@ def test_editors_get_the_cockpit_explaining_the_page(site, editor):
 
 
 def test_visitors_and_editors_without_permission_get_no_cockpit(site, admin_only):
-    assert COCKPIT not in browser().get("/").content.decode()
-    writer_page = browser(admin_only).get("/").content.decode()
+    assert COCKPIT not in visitor_client().get("/").content.decode()
+    writer_page = visitor_client(admin_only).get("/").content.decode()
     assert "wagtail-userbar" in writer_page  # Wagtail's own userbar is there...
     assert COCKPIT not in writer_page  # ...but not the cockpit
     assert "data-segments-block" not in writer_page
@@ -86,7 +60,7 @@ def test_no_cockpit_in_the_preview_panel(site, editor):
 def test_thresholds_show_how_far_an_interest_is(site, editor):
     PageInterest.objects.filter(page__slug="investing").update(points=4)
     engine.invalidate_definitions()
-    client = browser(editor)
+    client = visitor_client(editor)
     client.get("/investing/")
     html = client.get("/").content.decode()
     score = float(
@@ -100,7 +74,7 @@ def test_thresholds_show_how_far_an_interest_is(site, editor):
 
 
 def test_view_as_switches_the_editors_page_and_is_flagged(site, editor):
-    client = browser(editor)
+    client = visitor_client(editor)
     assert hero(client.get("/")) == "Banking that keeps you afloat"
     response = client.post("/personalisation/view-as/", {"segment": ["investors"], "next": "/"})
     assert response.status_code == 302 and response["Location"] == "/"
@@ -113,11 +87,11 @@ def test_view_as_switches_the_editors_page_and_is_flagged(site, editor):
 
 
 def test_nobody_else_can_force_a_segment(site, editor, admin_only):
-    editor_client = browser(editor)
+    editor_client = visitor_client(editor)
     editor_client.post("/personalisation/view-as/", {"segment": ["investors"]})
     stolen = editor_client.cookies[VIEW_AS_COOKIE].value
     forged = signing.dumps(["investors"], salt="another-salt")
-    for client in (browser(), browser(admin_only)):
+    for client in (visitor_client(), visitor_client(admin_only)):
         # A stolen or forged cookie, a query parameter, or the endpoint itself: nothing works.
         for value in (stolen, forged, "investors", '["investors"]'):
             client.cookies[VIEW_AS_COOKIE] = value
@@ -130,7 +104,7 @@ def test_nobody_else_can_force_a_segment(site, editor, admin_only):
 
 
 def test_view_as_refuses_bad_slugs(site, editor):
-    client = browser(editor)
+    client = visitor_client(editor)
     bad = client.post("/personalisation/view-as/", {"segment": ["<b>x</b>"]})
     assert bad.status_code == 400
     assert VIEW_AS_COOKIE not in bad.cookies
@@ -148,7 +122,7 @@ def test_markup_in_names_and_values_is_shown_as_text(site, editor):
     Interest.objects.filter(slug="saving").update(name=f"Saving {evil}", group=evil)
     profile = VisitorProfile()
     profile.set_attribute("plan", evil)  # as site code might, from user input
-    client = browser(editor)
+    client = visitor_client(editor)
     client.cookies[segments_settings.COOKIE_NAME] = _sign(profile.to_data())
     client.get("/savings/", {"utm_campaign": evil})
     html = client.get("/").content.decode()
@@ -162,7 +136,7 @@ def test_markup_in_names_and_values_is_shown_as_text(site, editor):
 def test_the_cockpit_says_which_holdout_keeps_a_block_on_the_default(site, editor):
     Segment.objects.filter(slug="college-students").update(holdout_percent=100)
     engine.invalidate_definitions()
-    client = browser(editor)
+    client = visitor_client(editor)
     client.get(CAMPUS)
     html = client.get("/").content.decode()
     assert "default — in the holdout of College students: keeps the default" in html
@@ -178,7 +152,7 @@ def segment_verdicts(html):
 
 def test_viewing_as_the_segment_list_agrees_with_the_blocks(site, editor):
     """The list shows the forced membership as such, not the editor's own verdict."""
-    client = browser(editor)
+    client = visitor_client(editor)
     client.get(CAMPUS)  # the editor is a college student themselves
     client.post("/personalisation/view-as/", {"segment": ["investors"], "next": "/"})
     html = client.get("/").content.decode()
@@ -191,6 +165,6 @@ def test_viewing_as_the_segment_list_agrees_with_the_blocks(site, editor):
 
 
 def test_the_highlight_button_names_both_of_its_states(site, editor):
-    client = browser(editor)
+    client = visitor_client(editor)
     html = client.get("/").content.decode()
     assert 'data-show-label="Show" data-hide-label="Hide"' in html

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_browser import editor, log_in, open_cockpit  # noqa: F401
+from tests.browsing import log_in, open_cockpit
 
 pytestmark = [
     pytest.mark.browser,

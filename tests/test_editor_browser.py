@@ -2,8 +2,8 @@
 
 import pytest
 
+from tests.browsing import log_in
 from tests.conftest import ARTIFACTS
-from tests.test_browser import editor, log_in  # noqa: F401 (editor: the fixture used below)
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,8 +10,8 @@ each step lands in test-artifacts/.
 
 import pytest
 
+from tests.browsing import expect_heading, log_in, open_cockpit
 from tests.conftest import ARTIFACTS
-from tests.test_browser import editor, expect_heading, log_in, open_cockpit  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,9 +18,7 @@ from django.conf import settings as dj_settings
 from django.core.cache import caches
 from django.test import override_settings
 
-from tests.factories import spare_port
-from tests.test_reliability import UNREACHABLE_CACHES
-from tests.test_stats import CAMPUS, counted, today, visitor  # noqa: F401  (fixture)
+from tests.factories import CAMPUS, UNREACHABLE_CACHES, spare_port, today, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import SegmentDay, SiteDay
@@ -114,7 +112,7 @@ def test_page_views_are_counted_when_the_package_cache_dies_during_traffic(
 ):
     served = 0
     with package_cache_in(redis_server):
-        people = [visitor() for _ in range(4)]
+        people = [visitor_client() for _ in range(4)]
         people[0].get(CAMPUS)  # a college student
         served += 1
         for round_number in range(6):
@@ -134,7 +132,7 @@ def test_page_views_are_counted_when_the_package_cache_dies_during_traffic(
 
 def test_nobody_is_counted_twice_when_the_cache_forgets(fresh_memory, redis_server):
     with package_cache_in(redis_server):
-        people = [visitor() for _ in range(3)]
+        people = [visitor_client() for _ in range(3)]
         for person in people:
             person.get(CAMPUS)
             person.get("/")
@@ -159,7 +157,7 @@ def test_with_redis_as_the_whole_cache_dying_only_served_pages_are_counted(
         CACHES={"default": redis_cache(redis_server)}, WAGTAIL_SEGMENTS={}
     )
     with whole_cache:
-        people = [visitor() for _ in range(3)]
+        people = [visitor_client() for _ in range(3)]
         for person in people:
             person.raise_request_exception = False
         for round_number in range(4):
@@ -176,7 +174,7 @@ def test_with_redis_as_the_whole_cache_dying_only_served_pages_are_counted(
 
 
 def test_a_page_that_fails_counts_nothing(fresh_memory):
-    person = visitor()
+    person = visitor_client()
     person.raise_request_exception = False
     assert person.get("/savings/").status_code == 200
     with mock.patch("pages.models.ProductPage.get_context", side_effect=RuntimeError("boom")):
@@ -212,7 +210,7 @@ def lost_writes(caplog):
 def test_an_unreachable_profile_cache_serves_every_page_with_a_fresh_profile(fresh_memory, caplog):
     unreachable = UNREACHABLE_CACHES["segments"]
     with profiles_in(unreachable), caplog.at_level(logging.WARNING, "wagtail_segments"):
-        person = visitor()
+        person = visitor_client()
         campus = person.get(CAMPUS)
         assert campus.status_code == 200
         assert segments_settings.COOKIE_NAME in campus.cookies  # the visitor id, set once
@@ -235,7 +233,7 @@ def test_an_unreachable_profile_cache_serves_every_page_with_a_fresh_profile(fre
 
 def test_profiles_in_a_redis_that_dies_mid_traffic(fresh_memory, redis_server, caplog):
     with profiles_in(redis_cache(redis_server)), caplog.at_level(logging.WARNING):
-        student = visitor()
+        student = visitor_client()
         student.get(CAMPUS)
         student.get("/savings/")
         assert stored_profile(student).pageviews == 2
@@ -252,7 +250,7 @@ def test_profiles_in_a_redis_that_dies_mid_traffic(fresh_memory, redis_server, c
 def test_a_profile_that_could_not_be_read_is_not_overwritten(fresh_memory):
     """A cache that fails a read but takes the write keeps the visitor's stored profile."""
     with profiles_in({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}):
-        student = visitor()
+        student = visitor_client()
         student.get(CAMPUS)
         student.get("/")
         cache = caches["segments"]

@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pages.models import CartPage
 
-from tests.factories import BROWSER_UA
-from tests.test_cockpit import COCKPIT
+from tests.factories import BROWSER_UA, COCKPIT, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Interest, PageInterest, Segment
@@ -45,15 +44,6 @@ BRACKETED_REFERRER = "http://" + "a" * 190 + "[::1]/" + "b" * 50
 def site(demo_site):
     cache.clear()
     engine.invalidate_definitions()
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "e@example.com", "pw")
-
-
-def browser(**headers):
-    return Client(**{"HTTP_USER_AGENT": BROWSER_UA, "HTTP_HOST": "localhost", **headers})
 
 
 # -- 1. what is stored from a visitor stays parseable; every parse fails closed ---------------
@@ -90,7 +80,7 @@ def test_a_referrer_kept_by_a_visit_always_parses(referrer):
 
 def test_a_referrer_cut_in_its_host_breaks_no_page(site):
     Interest.objects.create(name="Ads", slug="ads", referrer_domains="example.com")
-    visitor = browser(HTTP_REFERER=BRACKETED_REFERRER)
+    visitor = visitor_client(HTTP_REFERER=BRACKETED_REFERRER)
     for path in ("/", "/savings/"):
         assert visitor.get(path).status_code == 200
     # A cookie written before the fix, with the cut referrer in it, is read as having none.
@@ -103,7 +93,7 @@ def test_a_referrer_cut_in_its_host_breaks_no_page(site):
 def test_nul_characters_from_a_visitor_are_not_stored(site, store):
     # PostgreSQL refuses NUL in text and JSON: the database store could not save the profile.
     with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": store}):
-        visitor = browser(HTTP_REFERER="https://example.com/\x00")
+        visitor = visitor_client(HTTP_REFERER="https://example.com/\x00")
         assert visitor.get("/campus/", {"utm_campaign": "cam\x00pus"}).status_code == 200
         assert visitor.get("/", {"utm_source": "x"}).status_code == 200
         segments = visitor.get("/personalisation/segments/").json()["segments"]
@@ -149,7 +139,7 @@ def test_hosts_of_hostile_urls_are_blank(url, host):
 
 @pytest.mark.parametrize("path", ["/\x00/", "/savings/\x00/", "/%00/", "/sav\x00ings/"])
 def test_a_fragment_path_no_request_could_reach_is_not_found(site, path):
-    visitor = browser()
+    visitor = visitor_client()
     answer = visitor.get(FRAGMENTS, {"path": path})
     assert answer.status_code == 404
     assert "No live page" in answer.json()["error"]
@@ -158,8 +148,8 @@ def test_a_fragment_path_no_request_could_reach_is_not_found(site, path):
 def test_a_fragment_path_outside_wagtail_is_not_served(site):
     # The admin and the package's own endpoints are not pages, whatever their path says.
     for path in ("/admin/", "/personalisation/segments/", "/savings"):
-        assert browser().get(FRAGMENTS, {"path": path}).status_code == 404
-    assert browser().get(FRAGMENTS, {"path": "/savings/"}).status_code == 200
+        assert visitor_client().get(FRAGMENTS, {"path": path}).status_code == 404
+    assert visitor_client().get(FRAGMENTS, {"path": "/savings/"}).status_code == 200
 
 
 # -- 3. a session the database cannot read makes nobody an editor ----------------------------
@@ -184,7 +174,7 @@ def test_a_session_cookie_full_of_nul_bytes_is_nobodys(site, caplog):
 
 @DJANGO_DB_SESSIONS
 def test_the_packages_endpoints_survive_a_session_cookie_full_of_nul_bytes(site):
-    visitor = browser()
+    visitor = visitor_client()
     visitor.cookies["sessionid"] = NUL_SESSION
     visitor.cookies[VIEW_AS_COOKIE] = "anything"  # "view as" asks whether this is an editor
     assert visitor.get("/personalisation/segments/").status_code == 200
@@ -192,7 +182,7 @@ def test_the_packages_endpoints_survive_a_session_cookie_full_of_nul_bytes(site)
 
 
 def test_sandbox_pages_survive_a_session_cookie_full_of_nul_bytes(site):
-    visitor = browser()
+    visitor = visitor_client()
     visitor.cookies["sessionid"] = NUL_SESSION
     for path in ("/", "/savings/", "/cart/"):
         assert visitor.get(path).status_code == 200
@@ -214,7 +204,7 @@ def test_sandbox_pages_survive_a_session_cookie_full_of_nul_bytes(site):
     ],
 )
 def test_the_cart_refuses_what_is_not_one_of_its_products(site, product, action):
-    visitor = browser()
+    visitor = visitor_client()
     response = visitor.post("/cart/", {"product": product, "action": action})
     assert response.status_code == 400
     assert "Your cart was not changed" in response.content.decode()
@@ -280,7 +270,7 @@ def test_an_odd_field_of_a_signed_profile_is_dropped_and_the_rest_kept(
     assert {k: getattr(profile, k) for k in others if k != attribute} == {
         k: v for k, v in others.items() if k != attribute
     }
-    anonymous, editing = browser(), browser()
+    anonymous, editing = visitor_client(), visitor_client()
     editing.force_login(editor)
     for client in (anonymous, editing):
         client.cookies[segments_settings.COOKIE_NAME] = _sign(data)
@@ -339,7 +329,7 @@ profile_data = st.one_of(
 @given(data=profile_data)
 def test_any_signed_profile_content_never_breaks_a_page_or_the_cockpit(site, editor, data):
     value = _sign(data)
-    anonymous, editing = browser(), browser()
+    anonymous, editing = visitor_client(), visitor_client()
     editing.force_login(editor)
     for client in (anonymous, editing):
         client.cookies[segments_settings.COOKIE_NAME] = value
@@ -381,7 +371,7 @@ def test_page_points_are_bounded(demo_site):
 def test_the_segment_form_refuses_ten_million_sticky_days(admin_client):
     from django.urls import reverse
 
-    from tests.test_segment_admin import segment_form
+    from tests.factories import segment_form
 
     response = admin_client.post(
         reverse("wagtail_segments_segments:add"), segment_form(sticky_days="10000000")
@@ -397,7 +387,7 @@ def test_a_stored_sticky_days_beyond_bounds_breaks_no_page(site):
         name="Newcomers", slug="newcomers", sticky_days=10_000_000, rules=[("new_visitor", {})]
     )
     engine.invalidate_definitions()
-    visitor = browser()
+    visitor = visitor_client()
     for path in ("/", "/savings/", "/personalisation/segments/"):
         assert visitor.get(path).status_code == 200
     slugs = [s["slug"] for s in visitor.get("/personalisation/segments/").json()["segments"]]

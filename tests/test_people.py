@@ -5,17 +5,17 @@ The crowd of 200 visitors (listing, filters, members, exports) is in test_people
 
 import csv
 import io
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import caches
-from django.test import Client, override_settings
+from django.test import override_settings
 from wagtail.models import ModelLogEntry
 
-from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.factories import make_site_with_pages, visitor_client
+from tests.people_screens import NOW, PEOPLE, STORES, keys, listed, make_segments
 from wagtail_segments import engine
 from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
 from wagtail_segments.spreadsheets import unescape_cell
@@ -23,45 +23,6 @@ from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import DatabaseStore
 
 pytestmark = pytest.mark.django_db
-
-STORES = {"PROFILE_STORE": "database", "USER_PROFILE_STORE": "database"}
-PEOPLE = "/admin/personalisation/people/"
-# Noon of the last day whose noon has passed: scores decay with the real clock in between.
-NOW = datetime.combine(
-    (datetime.now(dt_timezone.utc) - timedelta(hours=12)).date(), time(12), dt_timezone.utc
-)
-SEGMENTS = [
-    ("campus", [("utm", {"parameter": "campaign", "value": "campus"})], 0),
-    (
-        "investors",
-        [("interest_score", {"interest": "investing", "operator": "gte", "score": 5})],
-        30,
-    ),
-    ("browsers", [("pageviews", {"operator": "gte", "count": 3})], 0),
-    ("customers", [("logged_in", {})], 0),
-]
-
-
-def make_segments():
-    for slug, rules, holdout in SEGMENTS:
-        Segment.objects.create(name=slug.title(), slug=slug, rules=rules, holdout_percent=holdout)
-
-
-def browser(user=None):
-    client = Client(HTTP_USER_AGENT=BROWSER_UA)
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def listed(response):
-    """Every person the listing holds (all pages), as the view's paginator has them."""
-    return list(response.context["paginator"].object_list)
-
-
-def keys(people):
-    return {person.key for person in people}
-
 
 # -- one person -----------------------------------------------------------------------------
 
@@ -79,7 +40,7 @@ def site(db):
 
 def test_a_persons_page_explains_their_segments_as_their_own_request(site, admin_client):
     with override_settings(WAGTAIL_SEGMENTS=STORES), time_machine.travel(NOW, tick=False):
-        visitor = browser()
+        visitor = visitor_client()
         visitor.get("/investing/?utm_campaign=isa")
         visitor.get("/savings/")
         segments = visitor.get("/students/").wsgi_request.segments
@@ -101,7 +62,7 @@ def test_a_persons_page_explains_their_segments_as_their_own_request(site, admin
 
 def test_a_persons_visits_page_views_and_campaigns_over_time(site, admin_client):
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        visitor = browser()
+        visitor = visitor_client()
         with time_machine.travel(NOW - timedelta(days=3), tick=False):
             visitor.get("/savings/?utm_campaign=campus&utm_source=flyer")
             visitor.get("/students/")
@@ -125,7 +86,7 @@ def test_cookie_profiles_keep_no_visit_log_or_memberships(site):
     from wagtail_segments.conf import segments_settings
     from wagtail_segments.visitor.stores import _unsign
 
-    visitor = browser()
+    visitor = visitor_client()
     visitor.get("/investing/?utm_campaign=isa")
     visitor.get("/savings/")
     profile = VisitorProfile.from_data(
@@ -138,7 +99,7 @@ def test_cookie_profiles_keep_no_visit_log_or_memberships(site):
 
 def test_no_raw_ip_on_the_person_page_or_in_exports(site, admin_client):
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        browser().get("/savings/")
+        visitor_client().get("/savings/")
         row = StoredProfile.objects.get()
         profile = VisitorProfile.from_data(row.data)
         profile.set_attribute("last_ip", "203.0.113.7")
@@ -157,7 +118,7 @@ def test_no_raw_ip_on_the_person_page_or_in_exports(site, admin_client):
 def test_exports_are_formula_safe(site, admin_client, django_user_model):
     user = django_user_model.objects.create_user("-2+3", "=cmd@example.com", "pw")
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        browser(user).get("/savings/")
+        visitor_client(user).get("/savings/")
         export = admin_client.get(f"{PEOPLE}members/customers/", {"export": "csv"})
     [heading, row] = csv.reader(io.StringIO(b"".join(export.streaming_content).decode()))
     assert row[:2] == ["'-2+3", "'=cmd@example.com"]
@@ -166,7 +127,7 @@ def test_exports_are_formula_safe(site, admin_client, django_user_model):
 def test_an_erased_profile_leaves_every_list(site, admin_client, django_user_model):
     user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
     with override_settings(WAGTAIL_SEGMENTS={"PROFILE_STORE": "database", **STORES}):
-        anonymous, customer = browser(), browser()
+        anonymous, customer = visitor_client(), visitor_client()
         anonymous.get("/savings/?utm_campaign=campus")
         customer.get("/savings/?utm_campaign=campus")  # anonymous first...
         customer.force_login(user)
@@ -192,15 +153,15 @@ def test_an_erased_profile_leaves_every_list(site, admin_client, django_user_mod
 )
 def test_visitors_who_opt_out_are_nobody_here(site, admin_client, headers):
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        browser().get("/savings/?utm_campaign=campus", **headers)
+        visitor_client().get("/savings/?utm_campaign=campus", **headers)
         assert listed(admin_client.get(PEOPLE)) == []
 
 
 def test_visitors_without_consent_are_nobody_here(site, admin_client):
     with override_settings(WAGTAIL_SEGMENTS={**STORES, "CONSENT_COOKIE": "consent"}):
-        browser().get("/savings/")
+        visitor_client().get("/savings/")
         assert listed(admin_client.get(PEOPLE)) == []
-        consenting = browser()
+        consenting = visitor_client()
         consenting.cookies["consent"] = "yes"
         consenting.get("/savings/")
         assert len(listed(admin_client.get(PEOPLE))) == 1
@@ -209,8 +170,8 @@ def test_visitors_without_consent_are_nobody_here(site, admin_client):
 def test_cookie_visitors_are_never_listed_users_are(site, admin_client, django_user_model):
     user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
     with override_settings(WAGTAIL_SEGMENTS={"USER_PROFILE_STORE": "database"}):
-        browser().get("/savings/")
-        browser(user).get("/savings/")
+        visitor_client().get("/savings/")
+        visitor_client(user).get("/savings/")
         response = admin_client.get(PEOPLE)
     assert keys(listed(response)) == {f"user:{user.pk}"}
     assert "Only logged-in users are listed" in response.content.decode()
@@ -219,7 +180,7 @@ def test_cookie_visitors_are_never_listed_users_are(site, admin_client, django_u
 @pytest.mark.parametrize("stores", [{}, {"PROFILE_STORE": "cache"}], ids=["cookie", "cache"])
 def test_nobody_is_listed_where_profiles_cannot_be_listed(site, admin_client, stores):
     with override_settings(WAGTAIL_SEGMENTS=stores):
-        browser().get("/savings/")
+        visitor_client().get("/savings/")
         response = admin_client.get(PEOPLE)
     assert response.status_code == 200 and listed(response) == []
     assert "Nobody can be listed" in response.content.decode()
@@ -230,7 +191,7 @@ def test_a_users_profile_in_the_cache_is_reached_from_the_user_admin(
 ):
     user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
     with override_settings(WAGTAIL_SEGMENTS={"USER_PROFILE_STORE": "cache"}):
-        browser(user).get("/savings/?utm_campaign=campus")
+        visitor_client(user).get("/savings/?utm_campaign=campus")
         assert StoredProfile.objects.count() == 0
         edit = admin_client.get(f"/admin/users/edit/{user.pk}/").content.decode()
         assert f"{PEOPLE}person/user:{user.pk}/" in edit and "See their profile" in edit
@@ -250,7 +211,7 @@ def test_the_user_admin_links_each_user_to_their_profile(site, admin_client, dja
         assert f"{PEOPLE}person/user:{user.pk}/" in listing
         edit = admin_client.get(f"/admin/users/edit/{user.pk}/").content.decode()
         assert "See their profile" not in edit  # no profile yet
-        browser(user).get("/savings/")
+        visitor_client(user).get("/savings/")
         edit = admin_client.get(f"/admin/users/edit/{user.pk}/").content.decode()
         assert "See their profile" in edit and "Segments now: Customers." in edit
     with override_settings(WAGTAIL_SEGMENTS={}):
@@ -280,9 +241,9 @@ def test_the_export_command_writes_the_members_of_chosen_segments(
 
     user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        browser().get("/savings/?utm_campaign=campus")
-        browser().get("/investing/?utm_campaign=isa")
-        browser(user).get("/savings/?utm_campaign=campus")
+        visitor_client().get("/savings/?utm_campaign=campus")
+        visitor_client().get("/investing/?utm_campaign=isa")
+        visitor_client(user).get("/savings/?utm_campaign=campus")
         output = tmp_path / "members.csv"
         call_command("export_segment_members", "campus", "customers", "-o", str(output))
         screen = {
@@ -348,7 +309,7 @@ def people_urls(key):
 
 def test_without_view_people_every_screen_and_export_is_forbidden(site, client, segment_viewer):
     with override_settings(WAGTAIL_SEGMENTS=STORES):
-        browser().get("/savings/?utm_campaign=campus")
+        visitor_client().get("/savings/?utm_campaign=campus")
         key = StoredProfile.objects.get().key
         client.force_login(segment_viewer)
         for url in people_urls(key):

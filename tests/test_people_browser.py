@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.test_accessibility import axe  # noqa: F401  (the fixture, asked for by name)
-from tests.test_browser import log_in
+from tests.browsing import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,11 +13,6 @@ def customers(demo_site, sandbox_settings):
     from pages.management.commands.load_demo import Command
 
     Command().load_customers()
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
 
 
 def test_people_filtered_by_a_segment_and_one_person_explained(

@@ -13,10 +13,10 @@ import pytest
 import time_machine
 from django.core.cache import caches
 from django.test import override_settings
-from wagtail.models import ModelLogEntry, Page
+from wagtail.models import ModelLogEntry
 
-from tests.factories import make_site_with_pages
-from tests.test_people import NOW, PEOPLE, SEGMENTS, STORES, browser, keys, listed, make_segments
+from tests.factories import make_site_with_pages, visitor_client
+from tests.people_screens import NOW, PEOPLE, SEGMENTS, STORES, keys, listed, make_segments
 from wagtail_segments import engine
 from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
 from wagtail_segments.spreadsheets import unescape_cell
@@ -32,7 +32,7 @@ JOURNEYS = [
 
 
 @pytest.fixture(scope="module")
-def crowd(django_db_setup, django_db_blocker):
+def crowd(django_db_blocker, migrated_database):
     """200 visitors, 1 in 10 logged in, over the last 5 days: what the engine judged of each."""
     from django.contrib.auth import get_user_model
 
@@ -51,7 +51,7 @@ def crowd(django_db_setup, django_db_blocker):
                 user = get_user_model().objects.create_user(
                     f"customer{number}", f"customer{number}@example.com", "pw"
                 )
-            client = browser(user)
+            client = visitor_client(user)
             moment = NOW - timedelta(days=number % 5, minutes=number)
             with time_machine.travel(moment, tick=False):
                 for path in JOURNEYS[number % 4]:
@@ -66,13 +66,9 @@ def crowd(django_db_setup, django_db_blocker):
                     "last_seen": moment,
                 }
         yield seen
-        StoredProfile.objects.all().delete()
-        Segment.objects.all().delete()
-        Interest.objects.all().delete()
-        get_user_model().objects.filter(username__startswith="customer").delete()
-        Page.objects.get(pk=pages["root"].pk).delete()
-        caches["default"].clear()
-        engine.invalidate_definitions()
+    migrated_database()  # what this module committed is gone for the next one
+    caches["default"].clear()
+    engine.invalidate_definitions()
 
 
 def test_the_crowd_is_made_of_200_stored_profiles(crowd):

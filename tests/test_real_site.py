@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, modify_settings
 from django.urls import reverse
 
+from tests.browsing import log_in, open_cockpit
 from tests.factories import (
     BROWSER_UA,
     EVERY_BLOCK_SLUGS,
@@ -23,8 +24,7 @@ from tests.factories import (
     note,
     variant,
 )
-from tests.test_browser import log_in, open_cockpit
-from tests.test_rule_safety import run_another_process
+from tests.processes import run_another_process
 from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH
 from wagtail_segments.models import Segment

@@ -184,8 +184,3 @@ def test_the_cockpit_explains_a_segment_tag(client, offers, template, editor):
     assert [tuple(part.strip() for part in row) for row in listed] == [
         ("{% segment “vip” %}", "its “else” part", "not a member of VIP")
     ]
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser("editor", "e@example.com", "pw")

@@ -13,10 +13,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
-from tests.factories import BOT_UA, BROWSER_UA
+from tests.factories import BOT_UA, BROWSER_UA, CAMPUS, today, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
@@ -24,37 +24,17 @@ from wagtail_segments.stats import recording as stats
 from wagtail_segments.stats.recording import recorder
 from wagtail_segments.visitor.stores import _unsign
 
-CAMPUS = "/campus/?utm_campaign=campus&utm_source=flyer"
-
-
-@pytest.fixture
-def counted(demo_site):
-    """The demo site with nothing counted yet."""
-    recorder.flush()
-    for model in (SiteDay, SegmentDay, VariantDay, GoalDay):
-        model.objects.all().delete()
-    cache.clear()
-    engine.invalidate_definitions()
-
-
-def visitor(**headers):
-    return Client(**{"HTTP_USER_AGENT": BROWSER_UA, "HTTP_HOST": "localhost", **headers})
-
 
 def stats_keys_read(keys):
     """The kinds of stats entries among cache keys read: ["day", "variants", ...]."""
     return sorted(key.split(":")[2] for key in keys if key.startswith("wagtail_segments:stats:"))
 
 
-def today(model, **lookup):
-    return model.objects.get(day=timezone.localdate(), **lookup)
-
-
 def test_visitors_members_and_page_views_are_counted(counted):
-    student = visitor()
+    student = visitor_client()
     for path in (CAMPUS, "/", "/savings/"):
         student.get(path)
-    other = visitor()
+    other = visitor_client()
     other.get("/")
     recorder.flush()
     site = today(SiteDay)
@@ -72,7 +52,7 @@ def put_in_cart(client, name="Card holder"):
 
 
 def test_a_member_who_joins_later_in_the_day_is_counted_once_that_day(counted):
-    shopper, browsing = visitor(), visitor()
+    shopper, browsing = visitor_client(), visitor_client()
     shopper.get("/")  # the home page asks about small carts: not yet
     put_in_cart(shopper)  # a page view that puts £8 in the cart: in "Cart under £100" now
     shopper.get("/")  # the third page view judges them a member
@@ -94,7 +74,7 @@ def test_a_member_who_joins_later_in_the_day_is_counted_once_that_day(counted):
 
 
 def test_counting_judges_no_segment_the_request_did_not(counted):
-    response = visitor().get("/news/")  # no content asks about any segment
+    response = visitor_client().get("/news/")  # no content asks about any segment
     judged = response.wsgi_request._wagtail_segments.segments.judged
     assert judged == ["college-students"]  # sticky: judged for the profile, as before
     recorder.flush()
@@ -104,11 +84,11 @@ def test_counting_judges_no_segment_the_request_did_not(counted):
 def test_the_sites_editors_are_not_counted_unless_asked(counted, django_user_model):
     from django.contrib.auth.models import Permission
 
-    editor = visitor()
+    editor = visitor_client()
     editor_user = django_user_model.objects.create_user("editor", "e@example.com", "pw")
     editor_user.user_permissions.add(Permission.objects.get(codename="access_admin"))
     editor.force_login(editor_user)
-    customer = visitor()  # logged in to the site, not to its admin
+    customer = visitor_client()  # logged in to the site, not to its admin
     customer.force_login(django_user_model.objects.create_user("c", "c@example.com", "pw"))
     for client in (editor, customer):
         client.get(CAMPUS)
@@ -125,7 +105,7 @@ def test_the_sites_editors_are_not_counted_unless_asked(counted, django_user_mod
 
 
 def test_a_visitors_later_page_views_today_need_no_cache_read(counted, cache_reads):
-    student = visitor()
+    student = visitor_client()
     student.get(CAMPUS)
     student.get("/")  # the personalised hero: a variant shown in this visit
     cache_reads.clear()
@@ -146,7 +126,7 @@ def test_a_visitors_later_page_views_today_need_no_cache_read(counted, cache_rea
 
 
 def test_a_new_visitors_first_page_view_reads_nothing_from_the_cache(counted, cache_reads):
-    visitor().get("/")  # the personalised hero: counted, and its variant remembered
+    visitor_client().get("/")  # the personalised hero: counted, and its variant remembered
     assert stats_keys_read(cache_reads) == []
     recorder.flush()
     assert (today(SiteDay).visitors, today(SiteDay).pageviews) == (1, 1)
@@ -181,7 +161,7 @@ def test_a_sticky_membership_found_by_the_count_reaches_the_cookie(counted):
         name="Readers", slug="readers", sticky_days=7, rules=[("pageviews", {"count": 1})]
     )
     engine.invalidate_definitions()
-    response = visitor().get("/savings/")  # no content asks about "readers"
+    response = visitor_client().get("/savings/")  # no content asks about "readers"
     cookie = response.cookies[segments_settings.COOKIE_NAME].value
     assert "readers" in VisitorProfile.from_data(_unsign(cookie)).sticky
 
@@ -192,7 +172,7 @@ def test_a_sticky_membership_found_by_the_count_reaches_the_cookie(counted):
     ids=["bot", "do-not-track", "global-privacy-control"],
 )
 def test_bots_and_visitors_who_opt_out_count_nothing(counted, headers):
-    client = visitor(**headers)
+    client = visitor_client(**headers)
     client.get(CAMPUS)
     client.get("/")
     recorder.flush()
@@ -200,7 +180,7 @@ def test_bots_and_visitors_who_opt_out_count_nothing(counted, headers):
 
 
 def test_editors_viewing_as_a_segment_count_nothing(counted, django_user_model):
-    editor = visitor()
+    editor = visitor_client()
     editor.force_login(django_user_model.objects.create_superuser("e", "e@example.com", "pw"))
     editor.post("/personalisation/view-as/", {"segment": ["investors"]})
     editor.get("/")
@@ -209,14 +189,14 @@ def test_editors_viewing_as_a_segment_count_nothing(counted, django_user_model):
 
 
 def test_goal_conversions_per_segment_show_in_the_report(counted, admin_client):
-    student = visitor()
+    student = visitor_client()
     student.get(CAMPUS)
     student.post(
         "/personalisation/event/",
         {"event": "brochure-student-account"},
         content_type="application/json",
     )
-    visitor().get("/")
+    visitor_client().get("/")
     recorder.flush()
     page = admin_client.get("/admin/personalisation/reports/segments/", HTTP_HOST="localhost")
     rows = {row.name: row for row in page.context["object_list"]}
@@ -230,7 +210,7 @@ def test_goal_conversions_per_segment_show_in_the_report(counted, admin_client):
 
 def test_impressions_and_goals_are_attributed_to_the_variant_shown(counted):
     goal = Goal.objects.get(event="brochure-student-account")
-    student, other = visitor(), visitor()
+    student, other = visitor_client(), visitor_client()
     student.get(CAMPUS)
     student.get("/")  # the hero's variant 1 (college students)
     other.get("/")  # the default
@@ -256,7 +236,7 @@ def test_holdout_members_are_counted_as_such(counted):
 
     Segment.objects.filter(slug="college-students").update(holdout_percent=100)
     engine.invalidate_definitions()
-    student = visitor()
+    student = visitor_client()
     student.get(CAMPUS)
     student.get("/")
     recorder.flush()
@@ -314,7 +294,7 @@ def demo_home_id():
 
 
 def test_a_failed_write_keeps_the_counts_for_the_next(counted, monkeypatch, caplog):
-    visitor().get("/")  # a site row and the hero's impression row
+    visitor_client().get("/")  # a site row and the hero's impression row
     calls = []
     real_write = stats.write_row
 
@@ -337,7 +317,7 @@ def test_a_failed_write_keeps_the_counts_for_the_next(counted, monkeypatch, capl
 def test_stats_the_database_refuses_are_dropped_not_retried(counted, monkeypatch, caplog):
     from django.db import IntegrityError
 
-    visitor().get("/")
+    visitor_client().get("/")
     real_write = stats.write_row
 
     def refusing(kind, *rest):
@@ -354,7 +334,7 @@ def test_stats_the_database_refuses_are_dropped_not_retried(counted, monkeypatch
 
 def test_goal_stats_outlive_their_goal(counted):
     goal = Goal.objects.create(name="Gone", kind=Goal.KIND_EVENT, event="gone")
-    student = visitor()
+    student = visitor_client()
     student.get("/")
     student.post("/personalisation/event/", {"event": "gone"}, content_type="application/json")
     goal_id = goal.pk
@@ -366,7 +346,7 @@ def test_goal_stats_outlive_their_goal(counted):
 
 def test_the_reports_show_the_numbers_and_the_exports_hold_them(counted, admin_client):
     for path in (CAMPUS, "/", "/investing/"):
-        visitor().get(path)
+        visitor_client().get(path)
     recorder.flush()
     admin_client.defaults["HTTP_HOST"] = "localhost"
     page = admin_client.get("/admin/personalisation/reports/segments/")
@@ -486,7 +466,7 @@ def test_several_processes_seeing_the_same_members_count_each_once():
 def test_segment_potential_shows_in_the_listing_and_next_to_each_choice(counted, admin_client):
     from wagtail_segments.blocks import SegmentsChoiceBlock
 
-    student, other = visitor(), visitor()
+    student, other = visitor_client(), visitor_client()
     student.get(CAMPUS)
     other.get("/")
     recorder.flush()

@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.test_cockpit import admin_only, editor  # noqa: F401  (fixtures)
 from wagtail_segments.conf import segments_settings
 
 URL = "/admin/personalisation/tester/"

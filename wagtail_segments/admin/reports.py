@@ -82,7 +82,7 @@ def short_date(day):
     return date_format(day, "j M")
 
 
-class SegmentsReportMixin(PermissionCheckedMixin, EscapedCSVMixin):
+class SegmentsReportMixin(EscapedCSVMixin, PermissionCheckedMixin):
     """Only users who may view segments see the reports; CSV cells are escaped."""
 
     permission_policy = permissions.segments
