@@ -27,6 +27,18 @@ PUT_BACK = pytest.StashKey()  # set on a test after which the migrated rows are 
 SUMMARY_LINES = []  # printed after the run, so figures reach CI's log despite capturing
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Files with browser tests first: the longest, so two pytest-xdist workers finish together.
+
+    (pytest-django ran its own ordering before, putting tests that flush the database
+    last; the migrated rows are put back after each of them, so any order is safe.)
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("browser")}
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (item.path not in slow_files, order[id(item)]))
+
+
 def pytest_terminal_summary(terminalreporter):
     if SUMMARY_LINES:
         terminalreporter.section("figures")
@@ -161,12 +173,6 @@ def pytest_runtest_teardown(item):
         put_back_migrated_rows(item.config, flush=False)
 
 
-@pytest.fixture(scope="session")
-def demo_snapshot(tmp_path_factory):
-    """Where this test process keeps the demo's rows once ``load_demo`` has made them."""
-    return tmp_path_factory.mktemp("demo") / "demo.json"
-
-
 @pytest.fixture
 def offer_page(db):
     """A personalised page offering something else to visitors of each country."""
@@ -177,25 +183,26 @@ def offer_page(db):
     return make_offer_page()
 
 
+@pytest.fixture(scope="session")
+def demo_rows():
+    """This test process's copy of the demo's rows, once ``load_demo`` has made them."""
+    return {}
+
+
 @pytest.fixture
-def demo_site(db, demo_snapshot):
+def demo_site(db, demo_rows):
     """The sandbox's demo content, as `make run` loads it (without the demo user).
 
     ``load_demo`` runs once per test process, for the first test that asks;
-    later tests get the same rows back from its dump with ``loaddata``, which
-    also resets PostgreSQL's sequences, in a tenth of the time.
+    later tests get the same rows back in milliseconds (``tests/snapshots.py``).
     """
-    if demo_snapshot.exists():
-        call_command("loaddata", str(demo_snapshot), verbosity=0)
+    from tests.snapshots import put_rows_back, read_rows
+
+    if demo_rows:
+        put_rows_back(demo_rows)
         return
     call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
-    call_command(
-        "dumpdata",
-        natural_foreign=True,
-        exclude=NOT_IN_SNAPSHOT,
-        output=str(demo_snapshot),
-        verbosity=0,
-    )
+    demo_rows.update(read_rows())
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import socket
 
+import factory
 import wagtail_factories
 from django.conf import settings
 from django.db import models
@@ -18,7 +19,8 @@ from wagtail.models import Locale, Page, Site
 from wagtail.test.utils.form_data import nested_form_data, querydict_from_html, streamfield
 
 from tests.testapp.models import Advert, EveryBlockPage, PersonalisedPage, PlainPage
-from wagtail_segments.models import Segment
+from wagtail_segments.models import Goal, Interest, Placement, Segment
+from wagtail_segments.visitor.profile import VisitorProfile
 
 BROWSER_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -56,6 +58,58 @@ def spare_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def name_from(slug):
+    """ "college-students" -> "College students": the name a factory gives a slug."""
+    return slug.replace("-", " ").capitalize()
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    """A segment with no rules (everyone's in it), named after its slug unless told."""
+
+    slug = factory.Sequence(lambda number: f"segment-{number}")
+    name = factory.LazyAttribute(lambda segment: name_from(segment.slug))
+
+    class Meta:
+        model = Segment
+
+
+class InterestFactory(factory.django.DjangoModelFactory):
+    slug = factory.Sequence(lambda number: f"interest-{number}")
+    name = factory.LazyAttribute(lambda interest: name_from(interest.slug))
+
+    class Meta:
+        model = Interest
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    """A goal reached by an event (``track_event``), named after it unless told."""
+
+    kind = Goal.KIND_EVENT
+    event = factory.Sequence(lambda number: f"goal-{number}")
+    name = factory.LazyAttribute(lambda goal: name_from(goal.event or goal.kind))
+
+    class Meta:
+        model = Goal
+
+
+class PlacementFactory(factory.django.DjangoModelFactory):
+    """A placement for the slot ``slot``, named after it unless told."""
+
+    slot = factory.Sequence(lambda number: f"slot-{number}")
+    name = factory.LazyAttribute(lambda placement: name_from(placement.slot))
+
+    class Meta:
+        model = Placement
+
+
+def profile_with(**fields):
+    """A ``VisitorProfile`` with ``fields`` set (``pageviews=3``, ``scores={...}``)."""
+    profile = VisitorProfile()
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    return profile
 
 
 class PlainPageFactory(wagtail_factories.PageFactory):

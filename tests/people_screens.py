@@ -3,7 +3,7 @@
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
-from wagtail_segments.models import Segment
+from tests.factories import SegmentFactory
 
 STORES = {"PROFILE_STORE": "database", "USER_PROFILE_STORE": "database"}
 PEOPLE = "/admin/personalisation/people/"
@@ -25,7 +25,7 @@ SEGMENTS = [
 
 def make_segments():
     for slug, rules, holdout in SEGMENTS:
-        Segment.objects.create(name=slug.title(), slug=slug, rules=rules, holdout_percent=holdout)
+        SegmentFactory(name=slug.title(), slug=slug, rules=rules, holdout_percent=holdout)
 
 
 def listed(response):

@@ -15,12 +15,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from wagtail.models import PageViewRestriction
 
-from tests.factories import BOT_UA, BROWSER_UA, make_site_with_pages
+from tests.factories import (
+    BOT_UA,
+    BROWSER_UA,
+    InterestFactory,
+    SegmentFactory,
+    make_site_with_pages,
+)
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH, problems, segments_settings
 from wagtail_segments.current import visitor_state
-from wagtail_segments.models import Interest, PageInterest, Segment, SiteDay
+from wagtail_segments.models import PageInterest, SiteDay
 from wagtail_segments.stats.recording import recorder
 from wagtail_segments.visitor.stores import visitor_store
 
@@ -46,15 +52,13 @@ def site(db):
         "promo": {"type": "query_param", "value": {"name": "promo", "value": ""}},
     }
     for slug, rule in rules.items():
-        Segment.objects.create(name=slug.title(), slug=slug, rules=[rule])
+        SegmentFactory(name=slug.title(), slug=slug, rules=[rule])
     body = [("offer", {"default": "offer-default", "variants": [offer(s) for s in rules]})]
     offers = root.add_child(instance=PersonalisedPage(title="Offers", slug="offers", body=body))
     about = root.add_child(
         instance=PersonalisedPage(title="About", slug="about", body=[("text", "about-us")])
     )
-    PageInterest.objects.create(
-        page=about, interest=Interest.objects.create(name="Study", slug="study"), points=5
-    )
+    PageInterest.objects.create(page=about, interest=InterestFactory(slug="study"), points=5)
     return SimpleNamespace(root=root, offers=offers, about=about)
 
 

@@ -10,7 +10,15 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 from wagtail.models import PageViewRestriction
 
-from tests.factories import BROWSER_UA, CACHES, COUNTRIES, PAGE_CACHE, make_site_with_pages, offer
+from tests.factories import (
+    BROWSER_UA,
+    CACHES,
+    COUNTRIES,
+    PAGE_CACHE,
+    SegmentFactory,
+    make_site_with_pages,
+    offer,
+)
 from tests.testapp.models import PersonalisedPage, PlainPage
 from wagtail_segments import engine
 from wagtail_segments.caching import SEGMENTS_HEADER
@@ -236,7 +244,7 @@ def landing_offers(db):
         "promo": {"type": "query_param", "value": {"name": "promo", "value": ""}},
     }
     for slug, rule in rules.items():
-        Segment.objects.create(name=slug.title(), slug=slug, rules=[rule])
+        SegmentFactory(name=slug.title(), slug=slug, rules=[rule])
     body = [("offer", {"default": "offer-default", "variants": [offer(s) for s in rules]})]
     page = PersonalisedPage(title="Offers", slug="offers", body=body)
     return make_site_with_pages()["root"].add_child(instance=page)

@@ -6,7 +6,7 @@ import pytest
 from django.core import signing
 from django.test import RequestFactory
 
-from tests.factories import BROWSER_UA, CAMPUS, COCKPIT, visitor_client
+from tests.factories import BROWSER_UA, CAMPUS, COCKPIT, SegmentFactory, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.admin.userbar import CockpitItem
 from wagtail_segments.conf import segments_settings
@@ -114,7 +114,7 @@ def test_view_as_refuses_bad_slugs(site, editor):
 
 def test_markup_in_names_and_values_is_shown_as_text(site, editor):
     evil = '<img src=x onerror="alert(1)">'
-    Segment.objects.create(
+    SegmentFactory(
         name=f"Evil {evil}",
         slug="evil",
         rules=[{"type": "attribute", "value": {"key": "plan", "operator": "eq", "value": evil}}],

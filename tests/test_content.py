@@ -6,7 +6,7 @@ from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory
 from wagtail import blocks
 
-from tests.factories import BROWSER_UA
+from tests.factories import BROWSER_UA, SegmentFactory
 from wagtail_segments import engine
 from wagtail_segments.blocks import AudienceMixin, PersonalisedBlock
 from wagtail_segments.models import Segment
@@ -46,7 +46,7 @@ def fresh_definitions():
 def known_segments(db):
     """Segments the editor can choose from (cleaning checks the chosen slugs exist)."""
     for slug in ("students", "investors", "x"):
-        Segment.objects.create(name=slug.title(), slug=slug)
+        SegmentFactory(name=slug.title(), slug=slug)
 
 
 def request_in(*slugs):
@@ -158,9 +158,7 @@ def test_without_a_request_the_default_shows():
 
 
 def test_a_disabled_or_deleted_segment_falls_back_to_the_default(db):
-    readers = Segment.objects.create(
-        name="Readers", slug="readers", rules=[("pageviews", {"count": 0})]
-    )
+    readers = SegmentFactory(slug="readers", rules=[("pageviews", {"count": 0})])
     stored = {"default": "Hello", "variants": [{"segments": ["readers"], "value": "Hi, reader"}]}
     value = TEASER.to_python(stored)
 
@@ -178,9 +176,7 @@ def test_a_disabled_or_deleted_segment_falls_back_to_the_default(db):
 
 
 def test_holdout_members_keep_the_default(db):
-    Segment.objects.create(
-        name="Readers", slug="readers", holdout_percent=100, rules=[("pageviews", {"count": 0})]
-    )
+    SegmentFactory(slug="readers", holdout_percent=100, rules=[("pageviews", {"count": 0})])
     stored = {"default": "Hello", "variants": [{"segments": ["readers"], "value": "Hi, reader"}]}
     request = RequestFactory().get("/", headers={"user-agent": BROWSER_UA})
     attach_state(request)

@@ -5,10 +5,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import make_site_with_pages
+from tests.factories import GoalFactory, PlacementFactory, make_site_with_pages
 from tests.testapp.models import PlainPage
 from wagtail_segments import engine
-from wagtail_segments.models import Goal, Placement
+from wagtail_segments.models import Goal
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def test_a_goal_saved_in_the_admin_counts_at_once(admin_client):
 
 
 def test_a_goal_disabled_in_code_stops_counting(db):
-    goal = Goal.objects.create(name="Signup", kind="event", event="signup")
+    goal = GoalFactory(event="signup")
     assert engine.load_definitions().event_goals == {"signup": (goal.pk,)}
     goal.enabled = False
     goal.save()
@@ -42,7 +42,7 @@ def test_a_goal_disabled_in_code_stops_counting(db):
 
 def test_a_placements_page_types_changed_alone_refresh_it(db):
     make_site_with_pages()
-    placement = Placement.objects.create(name="Banner", slot="banner", content=[])
+    placement = PlacementFactory(name="Banner", slot="banner", content=[])
     assert engine.load_definitions().placements["banner"][0].page_type_ids == frozenset()
     page_type = ContentType.objects.get_for_model(PlainPage)
     placement.page_types.add(page_type)  # an m2m change: no save of the placement

@@ -10,7 +10,7 @@ each step lands in test-artifacts/.
 
 import pytest
 
-from tests.browsing import expect_heading, log_in, open_cockpit
+from tests.browsing import expect_heading, log_in_through_the_form, open_cockpit
 from tests.conftest import ARTIFACTS
 
 pytestmark = [
@@ -50,7 +50,7 @@ def test_a_new_editor_personalises_the_home_page_in_at_most_20_actions(
     from wagtail_segments.models import Segment
 
     page = browser_page
-    log_in(page, live_server)
+    log_in_through_the_form(page, live_server)
     loop = Loop(page, request)
     act = loop.act
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import override_settings
 
-from tests.factories import BROWSER_UA
+from tests.factories import BROWSER_UA, SegmentFactory
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import _unsign
@@ -108,10 +108,8 @@ def test_events_and_attributes_apply_within_the_request(rf, db):
 
     from wagtail_segments import api
     from wagtail_segments.middleware import SegmentsMiddleware
-    from wagtail_segments.models import Segment
 
-    Segment.objects.create(
-        name="Small cart",
+    SegmentFactory(
         slug="small-cart",
         rules=[("attribute", {"key": "cart_total", "operator": "lt", "value": "100"})],
     )
@@ -159,12 +157,11 @@ def test_a_headless_visitor_keeps_one_identity(db, client, store, settings):
     from django.core.cache import cache
 
     from wagtail_segments import engine
-    from wagtail_segments.models import Segment
 
     settings.WAGTAIL_SEGMENTS = {"PROFILE_STORE": store}
     cache.clear()
     engine.invalidate_definitions()
-    Segment.objects.create(name="Half", slug="half", rules=[("random_bucket", {"percent": 50})])
+    SegmentFactory(slug="half", rules=[("random_bucket", {"percent": 50})])
     answers, cookies = [], set()
     for _visitor in range(12):
         client.cookies.clear()

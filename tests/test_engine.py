@@ -6,9 +6,10 @@ import pytest
 from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
+from tests.factories import InterestFactory, SegmentFactory
 from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet, load_definitions
-from wagtail_segments.models import Interest, ManualMember, Segment
+from wagtail_segments.models import ManualMember, Segment
 from wagtail_segments.rules import Rule, compiled, registry
 from wagtail_segments.visitor.profile import VisitorProfile
 
@@ -104,9 +105,7 @@ def test_definitions_cached_by_another_release_are_not_read(db, monkeypatch):
 
 def test_only_segments_asked_about_are_judged(db):
     make_segments(1000, rules_each=1)
-    Segment.objects.create(
-        name="Nested", slug="nested", rules=[("in_segment", {"segment": "segment-7"})]
-    )
+    SegmentFactory(slug="nested", rules=[("in_segment", {"segment": "segment-7"})])
     segments = segment_set()
     for slug in ("segment-1", "segment-2", "nested"):
         slug in segments  # noqa: B015
@@ -114,7 +113,7 @@ def test_only_segments_asked_about_are_judged(db):
 
 
 def test_verdicts_are_memoised_until_the_profile_changes(db):
-    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(2)])
+    SegmentFactory(slug="busy", rules=[pageviews(2)])
     visitor = VisitorProfile()
     segments = segment_set(visitor)
     assert "busy" not in segments
@@ -127,7 +126,7 @@ def test_verdicts_are_memoised_until_the_profile_changes(db):
 
 
 def test_saving_a_segment_invalidates_every_process(db):
-    segment = Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(0)])
+    segment = SegmentFactory(slug="busy", rules=[pageviews(0)])
     assert "busy" in segment_set()
     segment.rules = [pageviews(5)]
     segment.save()
@@ -137,7 +136,7 @@ def test_saving_a_segment_invalidates_every_process(db):
 
 
 def test_disabled_deleted_and_unknown_segments_never_match(db):
-    Segment.objects.create(name="Off", slug="off", enabled=False, rules=[pageviews(0)])
+    SegmentFactory(slug="off", enabled=False, rules=[pageviews(0)])
     segments = segment_set()
     assert "off" not in segments
     assert "missing" not in segments
@@ -150,14 +149,9 @@ def test_schedule_limits_membership(db):
     from django.utils import timezone
 
     now = timezone.now()
-    Segment.objects.create(
-        name="Later", slug="later", rules=[pageviews(0)], active_from=now + timedelta(days=1)
-    )
-    Segment.objects.create(
-        name="Over", slug="over", rules=[pageviews(0)], active_until=now - timedelta(days=1)
-    )
-    Segment.objects.create(
-        name="Now",
+    SegmentFactory(slug="later", rules=[pageviews(0)], active_from=now + timedelta(days=1))
+    SegmentFactory(slug="over", rules=[pageviews(0)], active_until=now - timedelta(days=1))
+    SegmentFactory(
         slug="now",
         rules=[pageviews(0)],
         active_from=now - timedelta(days=1),
@@ -169,9 +163,9 @@ def test_schedule_limits_membership(db):
 def test_iteration_gives_segment_objects_in_priority_order_without_queries(
     db, django_assert_num_queries
 ):
-    Segment.objects.create(name="B low", slug="b", priority=1, rules=[pageviews(0)])
-    Segment.objects.create(name="A high", slug="a", priority=5, rules=[pageviews(0)])
-    Segment.objects.create(name="C none", slug="c", priority=9, rules=[pageviews(99)])
+    SegmentFactory(name="B low", slug="b", priority=1, rules=[pageviews(0)])
+    SegmentFactory(name="A high", slug="a", priority=5, rules=[pageviews(0)])
+    SegmentFactory(name="C none", slug="c", priority=9, rules=[pageviews(99)])
     load_definitions()
     with django_assert_num_queries(0):
         matched = list(segment_set())
@@ -183,16 +177,14 @@ def test_iteration_gives_segment_objects_in_priority_order_without_queries(
 
 
 def test_match_any_and_all_and_empty(db):
-    Segment.objects.create(name="All", slug="all", rules=[pageviews(0), pageviews(5)])
-    Segment.objects.create(
-        name="Any", slug="any", match=Segment.MATCH_ANY, rules=[pageviews(0), pageviews(5)]
-    )
-    Segment.objects.create(name="Empty", slug="empty", rules=[])
+    SegmentFactory(slug="all", rules=[pageviews(0), pageviews(5)])
+    SegmentFactory(slug="any", match=Segment.MATCH_ANY, rules=[pageviews(0), pageviews(5)])
+    SegmentFactory(slug="empty", rules=[])
     assert segment_set().slugs() == ["any"]
 
 
 def test_negate_inverts_a_rule(db):
-    Segment.objects.create(name="New", slug="new", rules=[pageviews(3, negate=True)])
+    SegmentFactory(slug="new", rules=[pageviews(3, negate=True)])
     visitor = VisitorProfile()
     assert "new" in segment_set(visitor)
     visitor.pageviews = 3
@@ -209,10 +201,8 @@ class ExplodingRule(Rule):
 
 def test_a_raising_rule_counts_as_not_matching_and_is_logged_once(db, caplog):
     with registry.register_temporarily(ExplodingRule):
-        Segment.objects.create(
-            name="Fragile", slug="fragile", match="any", rules=[("exploding", {}), pageviews(0)]
-        )
-        Segment.objects.create(name="Strict", slug="strict", rules=[("exploding", {})])
+        SegmentFactory(slug="fragile", match="any", rules=[("exploding", {}), pageviews(0)])
+        SegmentFactory(slug="strict", rules=[("exploding", {})])
         log._logged.clear()
         with caplog.at_level(logging.ERROR, logger="wagtail_segments"):
             for _ in range(3):
@@ -225,7 +215,7 @@ def test_a_raising_rule_counts_as_not_matching_and_is_logged_once(db, caplog):
 
 
 def test_unregistered_rule_in_stored_data_never_matches(db):
-    segment = Segment.objects.create(name="Old", slug="old", match="any", rules=[])
+    segment = SegmentFactory(slug="old", match="any", rules=[])
     Segment.objects.filter(pk=segment.pk).update(
         rules=[{"type": "retired_rule", "value": {}, "id": "x"}]
     )
@@ -237,7 +227,7 @@ def test_unregistered_rule_in_stored_data_never_matches(db):
 
 
 def test_explain_gives_each_rule_and_the_values_compared(db):
-    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(3)])
+    SegmentFactory(slug="busy", rules=[pageviews(3)])
     visitor = VisitorProfile()
     visitor.pageviews = 2
     [explanation] = segment_set(visitor).explain()
@@ -248,7 +238,7 @@ def test_explain_gives_each_rule_and_the_values_compared(db):
 
 
 def test_sticky_segment_keeps_members(db):
-    Segment.objects.create(name="Busy", slug="busy", sticky_days=7, rules=[pageviews(1)])
+    SegmentFactory(slug="busy", sticky_days=7, rules=[pageviews(1)])
     visitor = VisitorProfile()
     visitor.pageviews = 1
     assert "busy" in segment_set(visitor)
@@ -260,7 +250,7 @@ def test_sticky_segment_keeps_members(db):
 
 
 def test_holdout_is_stable_and_close_to_its_share(db):
-    Segment.objects.create(name="All", slug="all", holdout_percent=20, rules=[pageviews(0)])
+    SegmentFactory(slug="all", holdout_percent=20, rules=[pageviews(0)])
     load_definitions()
     held = sum(segment_set().is_held_out("all") for _ in range(2000))
     assert 300 <= held <= 500
@@ -269,7 +259,7 @@ def test_holdout_is_stable_and_close_to_its_share(db):
 
 
 def test_manual_members_by_user_and_visitor_id(db, django_user_model):
-    segment = Segment.objects.create(name="VIP", slug="vip", rules=[("manual", {})])
+    segment = SegmentFactory(name="VIP", slug="vip", rules=[("manual", {})])
     user = django_user_model.objects.create_user("vip")
     ManualMember.objects.create(segment=segment, user=user)
     ManualMember.objects.create(segment=segment, visitor_id="listed-visitor")
@@ -284,7 +274,7 @@ def test_manual_members_by_user_and_visitor_id(db, django_user_model):
     CACHES={"default": {"BACKEND": "tests.test_engine.BrokenCache"}},
 )
 def test_unreachable_cache_still_serves_segments(db, caplog):
-    Segment.objects.create(name="Busy", slug="busy", rules=[pageviews(0)])
+    SegmentFactory(slug="busy", rules=[pageviews(0)])
     engine._memory.update(version=None, definitions=None)
     log._logged.clear()
     with caplog.at_level(logging.ERROR):
@@ -307,9 +297,8 @@ class BrokenCache(LocMemCache):
 
 
 def test_saving_or_deleting_an_interest_invalidates_the_definitions(db):
-    interest = Interest.objects.create(name="Investing", slug="investing")
-    Segment.objects.create(
-        name="Investors",
+    interest = InterestFactory(slug="investing")
+    SegmentFactory(
         slug="investors",
         rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 10})],
     )

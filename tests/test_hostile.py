@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pages.models import CartPage
 
-from tests.factories import BROWSER_UA, COCKPIT, visitor_client
+from tests.factories import BROWSER_UA, COCKPIT, InterestFactory, SegmentFactory, visitor_client
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Interest, PageInterest, Segment
@@ -79,7 +79,7 @@ def test_a_referrer_kept_by_a_visit_always_parses(referrer):
 
 
 def test_a_referrer_cut_in_its_host_breaks_no_page(site):
-    Interest.objects.create(name="Ads", slug="ads", referrer_domains="example.com")
+    InterestFactory(slug="ads", referrer_domains="example.com")
     visitor = visitor_client(HTTP_REFERER=BRACKETED_REFERRER)
     for path in ("/", "/savings/"):
         assert visitor.get(path).status_code == 200
@@ -359,7 +359,7 @@ def test_numbers_beyond_their_bounds_are_refused_by_the_model(db, make, field):
 
 
 def test_page_points_are_bounded(demo_site):
-    interest = Interest.objects.create(name="I", slug="i")
+    interest = InterestFactory(slug="i")
     from wagtail.models import Page
 
     page = Page.objects.get(slug="savings")
@@ -383,9 +383,7 @@ def test_the_segment_form_refuses_ten_million_sticky_days(admin_client):
 
 def test_a_stored_sticky_days_beyond_bounds_breaks_no_page(site):
     # Stored by code or an old import, past the validators: every new visitor matches.
-    Segment.objects.create(
-        name="Newcomers", slug="newcomers", sticky_days=10_000_000, rules=[("new_visitor", {})]
-    )
+    SegmentFactory(slug="newcomers", sticky_days=10_000_000, rules=[("new_visitor", {})])
     engine.invalidate_definitions()
     visitor = visitor_client()
     for path in ("/", "/savings/", "/personalisation/segments/"):
@@ -417,9 +415,7 @@ def tester(client, site, editor):
     ],
 )
 def test_hostile_descriptions_get_errors_on_their_field(tester, field, value, message):
-    Segment.objects.create(
-        name="Sticky", slug="sticky", sticky_days=30, rules=[("pageviews", {"count": 0})]
-    )
+    SegmentFactory(slug="sticky", sticky_days=30, rules=[("pageviews", {"count": 0})])
     engine.invalidate_definitions()
     response = tester.get(TESTER, {"url": "/", "device": "desktop", "visits": "1", field: value})
     assert response.status_code == 200
@@ -427,9 +423,7 @@ def test_hostile_descriptions_get_errors_on_their_field(tester, field, value, me
 
 
 def test_the_tester_accepts_the_latest_moment_a_profile_keeps(tester):
-    Segment.objects.create(
-        name="Sticky", slug="sticky", sticky_days=3650, rules=[("pageviews", {"count": 0})]
-    )
+    SegmentFactory(slug="sticky", sticky_days=3650, rules=[("pageviews", {"count": 0})])
     engine.invalidate_definitions()
     latest = timezone.localtime(timezone.now().replace(year=2099, month=12, day=31))
     data = {

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import make_site_with_pages
+from tests.factories import InterestFactory, SegmentFactory, make_site_with_pages
 from wagtail_segments.import_export import FORMAT, MAX_DEPTH, export_members
 from wagtail_segments.models import Interest, ManualMember, Segment, VariantDay
 from wagtail_segments.rules.registry import registry
@@ -37,9 +37,9 @@ HYPOTHESIS = settings(
 @pytest.fixture
 def stored(db):
     """What an import may touch: a segment with a manual member, and an interest."""
-    segment = Segment.objects.create(name="Existing", slug="existing", rules=[("manual", {})])
+    segment = SegmentFactory(slug="existing", rules=[("manual", {})])
     ManualMember.objects.create(segment=segment, visitor_id="visitor-1")
-    Interest.objects.create(name="Savings", slug="savings")
+    InterestFactory(slug="savings")
     return segment
 
 
@@ -281,9 +281,7 @@ def test_a_loop_among_a_thousand_segments_is_refused_with_their_slugs(
 def test_a_loop_through_a_segment_already_stored_is_refused(stored):
     from wagtail_segments.import_export import ImportProblems, import_definitions
 
-    Segment.objects.create(
-        name="Outer", slug="outer", rules=[("in_segment", {"segment": "existing"})]
-    )
+    SegmentFactory(slug="outer", rules=[("in_segment", {"segment": "existing"})])
     data = json.loads(
         document(slug="existing", rules=[{"type": "in_segment", "value": {"segment": "outer"}}])
     )
@@ -386,7 +384,7 @@ def test_every_csv_export_escapes_formulas_and_keeps_numbers(admin_client, start
     pages["offer"].title = f"{start}HYPERLINK(1)"
     pages["offer"].save()
     formula = f"{start}SUM(1)"
-    segment = Segment.objects.create(name=formula, slug="formula", priority=-5)
+    segment = SegmentFactory(name=formula, slug="formula", priority=-5)
     ManualMember.objects.create(segment=segment, visitor_id=formula)
     VariantDay.objects.create(
         page_id=pages["offer"].pk, block="hero", variant=0, day=date.today(), impressions=7

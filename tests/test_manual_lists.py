@@ -3,10 +3,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.factories import SegmentFactory
 from wagtail_segments.engine import SegmentSet
 from wagtail_segments.import_export import MAX_MEMBERS, ImportProblems
 from wagtail_segments.manual_lists import add_members, replace_members
-from wagtail_segments.models import ManualMember, Segment
+from wagtail_segments.models import ManualMember
 from wagtail_segments.visitor.offline import built_request
 from wagtail_segments.visitor.profile import VisitorProfile
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def vip(db):
-    return Segment.objects.create(name="VIP", slug="vip", rules=[("manual", {})])
+    return SegmentFactory(name="VIP", slug="vip", rules=[("manual", {})])
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from django.core.cache import caches
 from django.test import override_settings
 from wagtail.models import ModelLogEntry
 
-from tests.factories import make_site_with_pages, visitor_client
+from tests.factories import InterestFactory, SegmentFactory, make_site_with_pages, visitor_client
 from tests.people_screens import NOW, PEOPLE, STORES, keys, listed, make_segments
 from wagtail_segments import engine
-from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
+from wagtail_segments.models import PageInterest, Segment, StoredProfile
 from wagtail_segments.spreadsheets import unescape_cell
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import DatabaseStore
@@ -32,7 +32,7 @@ def site(db):
     caches["default"].clear()
     engine.invalidate_definitions()
     pages = make_site_with_pages("savings", "investing", "students")
-    investing = Interest.objects.create(name="Investing", slug="investing", utm_campaigns="isa")
+    investing = InterestFactory(slug="investing", utm_campaigns="isa")
     PageInterest.objects.create(page=pages["investing"], interest=investing, points=10)
     make_segments()
     return pages
@@ -105,9 +105,7 @@ def test_no_raw_ip_on_the_person_page_or_in_exports(site, admin_client):
         profile.set_attribute("last_ip", "203.0.113.7")
         profile.set_attribute("hops", ["2001:db8::1", "ok"])
         DatabaseStore().write(row.key, profile.to_data())
-        Segment.objects.create(
-            name="Local", slug="local", rules=[("attribute", {"key": "last_ip", "value": "x"})]
-        )
+        SegmentFactory(slug="local", rules=[("attribute", {"key": "last_ip", "value": "x"})])
         page = admin_client.get(f"{PEOPLE}person/{row.key}/").content.decode()
         export = admin_client.get(PEOPLE, {"export": "csv"})
     assert "last_ip" in page and "[IP address]" in page

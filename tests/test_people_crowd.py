@@ -15,10 +15,10 @@ from django.core.cache import caches
 from django.test import override_settings
 from wagtail.models import ModelLogEntry
 
-from tests.factories import make_site_with_pages, visitor_client
+from tests.factories import InterestFactory, make_site_with_pages, visitor_client
 from tests.people_screens import NOW, PEOPLE, SEGMENTS, STORES, keys, listed, make_segments
 from wagtail_segments import engine
-from wagtail_segments.models import Interest, PageInterest, Segment, StoredProfile
+from wagtail_segments.models import PageInterest, Segment, StoredProfile
 from wagtail_segments.spreadsheets import unescape_cell
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +39,7 @@ def crowd(django_db_blocker, migrated_database):
     with django_db_blocker.unblock(), override_settings(WAGTAIL_SEGMENTS=STORES):
         caches["default"].clear()
         pages = make_site_with_pages("savings", "investing", "students")
-        investing = Interest.objects.create(
-            name="Investing", slug="investing", points=10, utm_campaigns="isa"
-        )
+        investing = InterestFactory(slug="investing", points=10, utm_campaigns="isa")
         PageInterest.objects.create(page=pages["investing"], interest=investing, points=10)
         make_segments()
         seen = {}

@@ -10,12 +10,12 @@ from django.test import Client
 from django.utils import timezone
 from wagtail.models import PageViewRestriction
 
-from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.factories import BROWSER_UA, PlacementFactory, SegmentFactory, make_site_with_pages
 from tests.testapp.models import PersonalisedPage, PlainPage
 from wagtail_segments import engine
 from wagtail_segments.admin.publish_warnings import content_problems, covers
 from wagtail_segments.current import visitor_state
-from wagtail_segments.models import PageExperience, Placement, PlacementPage, Segment
+from wagtail_segments.models import PageExperience, PlacementPage, Segment
 from wagtail_segments.visitor.state import force_segments
 
 
@@ -29,7 +29,7 @@ def fresh_definitions():
 def site(db):
     pages = make_site_with_pages("savings", "investing")
     for slug in ("students", "investors"):
-        Segment.objects.create(
+        SegmentFactory(
             name=slug.title(),
             slug=slug,
             rules=[{"type": "query_param", "value": {"name": "who", "value": slug}}],
@@ -76,18 +76,18 @@ def request_for(rf, *slugs):
 
 
 def test_a_placement_shows_on_its_pages_and_page_types_only(site, rf):
-    on_pages = Placement.objects.create(
+    on_pages = PlacementFactory(
         name="Student offer",
         slot="banner",
         content=[("banner", banner("Open an account", students="Hi student"))],
     )
     PlacementPage.objects.create(placement=on_pages, page=site["savings"])
-    by_type = Placement.objects.create(
+    by_type = PlacementFactory(
         name="Everywhere", slot="footer", content=[("banner", banner("Footer note"))]
     )
     by_type.page_types.set([ContentType.objects.get_for_model(PlainPage)])
     by_type.save()
-    other_type = Placement.objects.create(
+    other_type = PlacementFactory(
         name="Other", slot="footer", content=[("banner", banner("Only personalised"))]
     )
     other_type.page_types.set([ContentType.objects.get_for_model(PersonalisedPage)])
@@ -107,9 +107,7 @@ def test_a_placement_shows_on_its_pages_and_page_types_only(site, rf):
 
 
 def test_placements_cost_no_query_once_compiled(site, rf, django_assert_num_queries):
-    placement = Placement.objects.create(
-        name="P", slot="banner", content=[("banner", banner("Hello"))]
-    )
+    placement = PlacementFactory(name="P", slot="banner", content=[("banner", banner("Hello"))])
     placement.page_types.set([ContentType.objects.get_for_model(PlainPage)])
     placement.save()
     render_slot(request_for(rf), site["savings"])  # compiles the definitions
@@ -208,8 +206,8 @@ def test_an_unreachable_variant_is_found(earlier, later, covered):
 
 
 def test_editors_are_warned_of_unreachable_variants_and_lost_segments(site):
-    Segment.objects.create(name="Off", slug="off", enabled=False)
-    Segment.objects.create(name="Over", slug="over", active_until=timezone.now() - timedelta(1))
+    SegmentFactory(slug="off", enabled=False)
+    SegmentFactory(slug="over", active_until=timezone.now() - timedelta(1))
     page = PersonalisedPage(
         title="P",
         body=[
@@ -318,7 +316,7 @@ def test_preview_modes_follow_the_placements_chosen_for_the_page(site):
 
     page = site["root"].add_child(instance=EveryBlockPage(title="Every", slug="every", body=[]))
     assert [mode for mode, _ in page.preview_modes] == [""]
-    placement = Placement.objects.create(
+    placement = PlacementFactory(
         name="Offer", slot="banner", content=[("banner", banner("Hello", investors="Hi"))]
     )
     PlacementPage.objects.create(placement=placement, page=page)

@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from tests.factories import SegmentFactory
 from wagtail_segments.import_export import ImportProblems, export_definitions, import_definitions
 from wagtail_segments.models import Interest, ManualMember, Segment
 
@@ -108,7 +109,7 @@ def test_the_admin_imports_and_exports(exported, admin_client):
 
 def test_manual_members_from_csv_and_back(demo_site, admin_client, django_user_model):
     django_user_model.objects.create_user("ada", "ada@example.com", "pw")
-    segment = Segment.objects.create(name="VIP", slug="vip", rules=[("manual", {})])
+    segment = SegmentFactory(name="VIP", slug="vip", rules=[("manual", {})])
     csv_text = "member\nada\nada@example.com\nvisitor-123\n"
     upload = SimpleUploadedFile("m.csv", csv_text.encode(), "text/csv")
     url = f"/admin/personalisation/segments/{segment.pk}/members/import/"

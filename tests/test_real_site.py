@@ -19,6 +19,7 @@ from tests.browsing import log_in, open_cockpit
 from tests.factories import (
     BROWSER_UA,
     EVERY_BLOCK_SLUGS,
+    SegmentFactory,
     edit_form_data,
     make_every_block_page,
     note,
@@ -27,7 +28,6 @@ from tests.factories import (
 from tests.processes import run_another_process
 from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH
-from wagtail_segments.models import Segment
 
 REFERRED = {"referral": "harbour"}  # what ReferralCodeRule looks for
 MEMBER = {"plan": "member"}
@@ -54,12 +54,11 @@ def redis_url():
 def accounts(pages):
     """The page, with a segment for each slug its blocks use."""
     for slug in EVERY_BLOCK_SLUGS:
-        Segment.objects.create(name=f"Segment {slug}", slug=slug)
-    Segment.objects.create(  # (the slug the other process of test_rule_safety compiles)
+        SegmentFactory(name=f"Segment {slug}", slug=slug)
+    SegmentFactory(  # (the slug the other process of test_rule_safety compiles)
         name="Partners", slug="partners", rules=[("referral_code", {"code": "harbour"})]
     )
-    Segment.objects.create(
-        name="Members",
+    SegmentFactory(
         slug="members",
         rules=[("cookie", {"name": "plan", "match": "equals", "value": "member"})],
     )

@@ -11,10 +11,9 @@ from django.test import Client, RequestFactory, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import BROWSER_UA, UNREACHABLE_CACHES
+from tests.factories import BROWSER_UA, UNREACHABLE_CACHES, SegmentFactory
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
-from wagtail_segments.models import Segment
 from wagtail_segments.rules import Rule, compiled, register
 from wagtail_segments.rules.registry import registry
 from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
@@ -209,8 +208,8 @@ def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(
     # busy the machine running the tests is.
     monkeypatch.setattr(SlowRule, "seconds", 1.0)
     monkeypatch.setattr(SlowRule, "asked", 0)
-    Segment.objects.create(name="Slow", slug="slow", rules=[("slow_lookup", {})])
-    Segment.objects.create(name="Broken", slug="broken", rules=[("broken_lookup", {})])
+    SegmentFactory(slug="slow", rules=[("slow_lookup", {})])
+    SegmentFactory(slug="broken", rules=[("broken_lookup", {})])
     engine.invalidate_definitions()
     client = Client(HTTP_USER_AGENT=BROWSER_UA, HTTP_HOST="localhost")
     timings = []
@@ -237,7 +236,7 @@ def test_a_slow_or_failing_custom_rule_never_breaks_or_slows_every_page(
 def test_one_slow_answer_switches_no_rule_off(troublesome_rules):
     # A pause of the whole process (the garbage collector, the machine) can make any
     # rule look slow once; a rule that is fast again keeps being asked.
-    Segment.objects.create(name="Slow", slug="slow", rules=[("slow_lookup", {})])
+    SegmentFactory(slug="slow", rules=[("slow_lookup", {})])
     engine.invalidate_definitions()
     request = RequestFactory().get("/")
     segment = engine.load_definitions().segments["slow"]
@@ -253,7 +252,7 @@ def test_one_slow_answer_switches_no_rule_off(troublesome_rules):
 
 def test_markup_in_names_never_runs_in_the_admin(site, admin_client):
     evil = '<script>alert("x")</script>'
-    Segment.objects.create(
+    SegmentFactory(
         name=f"Evil {evil}",
         slug="evil",
         description=evil,

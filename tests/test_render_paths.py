@@ -16,12 +16,11 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.test import AsyncClient, RequestFactory
 
-from tests.factories import BROWSER_UA, make_site_with_pages
+from tests.factories import BROWSER_UA, SegmentFactory, make_site_with_pages
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
 from wagtail_segments.current import current_state
 from wagtail_segments.middleware import SegmentsMiddleware
-from wagtail_segments.models import Segment
 
 TEMPLATES = "testapp/render_paths/"
 
@@ -31,9 +30,7 @@ def offers(db):
     cache.clear()
     engine.invalidate_definitions()
     root = make_site_with_pages()["root"]
-    Segment.objects.create(
-        name="VIP", slug="vip", rules=[("query_param", {"name": "vip", "value": ""})]
-    )
+    SegmentFactory(name="VIP", slug="vip", rules=[("query_param", {"name": "vip", "value": ""})])
     page = PersonalisedPage(
         title="Offers",
         slug="offers",

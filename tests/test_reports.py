@@ -9,8 +9,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from tests.factories import SegmentFactory
 from wagtail_segments.admin.reports import segment_trend
-from wagtail_segments.models import Segment, SegmentDay, SiteDay, VariantDay
+from wagtail_segments.models import SegmentDay, SiteDay, VariantDay
 from wagtail_segments.stats.queries import difference_interval, potential_label, variant_rows
 from wagtail_segments.stats.recording import recorder
 
@@ -74,7 +75,7 @@ def add_variant_days(page_id, *rows):
 
 
 def test_the_uplift_against_a_holdout_shows_its_interval(db, admin_client):
-    Segment.objects.create(name="Students", slug="students")
+    SegmentFactory(slug="students")
     add_variant_days(
         1,
         (1, False, "students", 400, 120),  # 30 %
@@ -130,8 +131,8 @@ def test_a_few_impressions_give_no_uplift_but_not_enough_data_yet(db, admin_clie
 
 def test_trends_have_dates_and_a_scale_and_an_empty_segment_says_so(db, admin_client):
     today = timezone.localdate()
-    Segment.objects.create(name="Racers", slug="racers", priority=2)
-    Segment.objects.create(name="Nobody", slug="nobody", priority=1)
+    SegmentFactory(slug="racers", priority=2)
+    SegmentFactory(slug="nobody", priority=1)
     for days_ago, visitors, members in [(6, 4, 1), (2, 9, 3), (0, 5, 2)]:
         day = today - timedelta(days=days_ago)
         SiteDay.objects.create(day=day, visitors=visitors, pageviews=visitors)
@@ -155,7 +156,7 @@ def test_trends_have_dates_and_a_scale_and_an_empty_segment_says_so(db, admin_cl
 
 def test_the_listing_and_the_report_show_the_same_share_of_visitors(db, admin_client):
     today = timezone.localdate()
-    Segment.objects.create(name="Racers", slug="racers")
+    SegmentFactory(slug="racers")
     for day, visitors, members in [
         (today - timedelta(days=40), 50, 50),  # before the 30 days: in neither
         (today - timedelta(days=3), 6, 1),

@@ -16,7 +16,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from tests.factories import segment_form, visitor_client
+from tests.factories import SegmentFactory, segment_form, visitor_client
 from tests.processes import run_another_process
 from wagtail_segments import engine, log
 from wagtail_segments.engine import SegmentSet
@@ -108,9 +108,7 @@ def test_a_regex_that_matches_quickly_still_matches():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_backtracking_referrer_regex_stalls_no_request(pages):
-    Segment.objects.create(
-        name="Regex", slug="regex", rules=[("referrer", {"match": "regex", "value": BACKTRACKING})]
-    )
+    SegmentFactory(slug="regex", rules=[("referrer", {"match": "regex", "value": BACKTRACKING})])
     bad = visitor_client()
     assert bad.get("/savings/", HTTP_REFERER=EVIL_REFERRER).status_code == 200  # starts the visit
     other = visitor_client()
@@ -156,8 +154,8 @@ def hanging_rule():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hanging_custom_rule_stalls_no_request(pages, hanging_rule):
-    Segment.objects.create(name="Hangs", slug="hangs", rules=[("hanging_lookup", {})])
-    Segment.objects.create(name="Everyone", slug="everyone", rules=[("new_visitor", {})])
+    SegmentFactory(slug="hangs", rules=[("hanging_lookup", {})])
+    SegmentFactory(slug="everyone", rules=[("new_visitor", {})])
     member_slugs(visitor_client())  # compiled and warm (and the rule answered late once)
 
     thread, answers = in_thread(lambda: member_slugs(visitor_client()))
@@ -240,8 +238,7 @@ UNREGISTERED = {"level": 3, "region": "north"}
 
 @pytest.fixture
 def segment_with_an_unregistered_rule(db):
-    segment = Segment.objects.create(
-        name="Campus insiders",
+    segment = SegmentFactory(
         slug="campus-insiders",
         match=Segment.MATCH_ALL,
         rules=[("utm", UTM), ("custom_x", UNREGISTERED)],
@@ -357,8 +354,7 @@ def test_the_editor_shows_an_unavailable_rule_and_saves_it_unchanged(
     live_server, browser_page, django_user_model
 ):
     django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
-    segment = Segment.objects.create(
-        name="Campus insiders",
+    segment = SegmentFactory(
         slug="campus-insiders",
         rules=[("utm", UTM), ("custom_x", UNREGISTERED)],
     )
@@ -413,9 +409,7 @@ def partners(transactional_db, shared_redis):
 
     search_for_hooks()  # this process serves pages: Wagtail has loaded every app's hooks
     assert "referral_code" in registry  # registered by tests/testapp/wagtail_hooks.py
-    return Segment.objects.create(
-        name="Partners", slug="partners", rules=[("referral_code", {"code": "harbour"})]
-    )
+    return SegmentFactory(slug="partners", rules=[("referral_code", {"code": "harbour"})])
 
 
 def referred_visitor_matches():

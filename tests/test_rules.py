@@ -12,8 +12,8 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.test import RequestFactory, override_settings
 from wagtail import blocks
 
+from tests.factories import InterestFactory, profile_with
 from wagtail_segments.engine import CompiledSegment, SegmentSet
-from wagtail_segments.models import Interest
 from wagtail_segments.rules import registry
 from wagtail_segments.rules.compiled import check_rule, compile_rule
 from wagtail_segments.visitor.profile import VisitorProfile
@@ -44,13 +44,6 @@ def judge(rule_type, stored, request=None, visitor=None, now=MONDAY_NOON, segmen
         verdicts.append(check_rule(compiled, context))
     assert verdicts[0] != verdicts[1], "negate must invert the verdict"
     return verdicts[0]
-
-
-def visitor_with(**fields):
-    visitor = VisitorProfile()
-    for name, value in fields.items():
-        setattr(visitor, name, value)
-    return visitor
 
 
 def request_with(path="/", user=None, cookies=None, **headers):
@@ -135,7 +128,7 @@ def test_date_range(start, end, expected):
     ],
 )
 def test_referrer_reads_the_visit_referrer(match, value, referrer, expected):
-    visitor = visitor_with(referrer=referrer)
+    visitor = profile_with(referrer=referrer)
     assert judge("referrer", {"match": match, "value": value}, visitor=visitor) is expected
 
 
@@ -150,7 +143,7 @@ def test_referrer_reads_the_visit_referrer(match, value, referrer, expected):
     ],
 )
 def test_utm_compares_the_landing_campaign(utm, expected):
-    visitor = visitor_with(utm=utm)
+    visitor = profile_with(utm=utm)
     stored = {"parameter": "campaign", "value": "Campus"}
     assert judge("utm", stored, visitor=visitor) is expected
 
@@ -171,7 +164,7 @@ def test_query_param(path, value, expected):
 
 
 def test_landing_page():
-    visitor = visitor_with(landing_page=7)
+    visitor = profile_with(landing_page=7)
     assert judge("landing_page", {"page": 7}, visitor=visitor)
     assert not judge("landing_page", {"page": 8}, visitor=visitor)
 
@@ -197,12 +190,12 @@ BOUNDARIES = [
 @pytest.mark.parametrize("operator, count, _unused, actual, expected", BOUNDARIES)
 def test_every_operator_at_its_boundary(operator, count, _unused, actual, expected):
     stored = {"operator": operator, "count": count}
-    assert judge("pageviews", stored, visitor=visitor_with(pageviews=actual)) is expected
-    assert judge("visit_count", stored, visitor=visitor_with(visits=actual)) is expected
+    assert judge("pageviews", stored, visitor=profile_with(pageviews=actual)) is expected
+    assert judge("visit_count", stored, visitor=profile_with(visits=actual)) is expected
 
 
 def test_visited_page_counts_views_of_that_page():
-    visitor = visitor_with(page_views={7: 3, 9: 1})
+    visitor = profile_with(page_views={7: 3, 9: 1})
     assert judge("visited_page", {"page": 7, "operator": "gte", "count": 3}, visitor=visitor)
     assert not judge("visited_page", {"page": 9, "operator": "gte", "count": 3}, visitor=visitor)
     assert not judge("visited_page", {"page": 5, "operator": "gte", "count": 1}, visitor=visitor)
@@ -210,7 +203,7 @@ def test_visited_page_counts_views_of_that_page():
 
 @pytest.mark.parametrize("visits, expected", [(0, True), (1, True), (2, False)])
 def test_new_visitor(visits, expected):
-    assert judge("new_visitor", {}, visitor=visitor_with(visits=visits)) is expected
+    assert judge("new_visitor", {}, visitor=profile_with(visits=visits)) is expected
 
 
 # -- the device and the person ---------------------------------------------------------------
@@ -333,7 +326,7 @@ def test_cookie(match, value, cookies, expected):
 )
 def test_attribute(attributes, operator, value, expected):
     key = next(iter(attributes))
-    visitor = visitor_with(attributes=attributes)
+    visitor = profile_with(attributes=attributes)
     stored = {"key": key, "operator": operator, "value": value}
     assert judge("attribute", stored, visitor=visitor) is expected
 
@@ -369,7 +362,7 @@ def interests(db):
         ("students", "Persona"),
         ("ready-to-open", "Journey stage"),
     ]:
-        Interest.objects.create(name=slug.title(), slug=slug, group=group)
+        InterestFactory(name=slug.title(), slug=slug, group=group)
 
 
 def scored(**scores):
@@ -460,16 +453,16 @@ def test_any_of_is_true_when_one_nested_rule_is():
             {"type": "pageviews", "value": {"operator": "gte", "count": 5}},
         ]
     }
-    assert judge("any_of", stored, visitor=visitor_with(utm={"campaign": "campus"}))
-    assert judge("any_of", stored, visitor=visitor_with(pageviews=5))
-    assert not judge("any_of", stored, visitor=visitor_with(pageviews=4))
+    assert judge("any_of", stored, visitor=profile_with(utm={"campaign": "campus"}))
+    assert judge("any_of", stored, visitor=profile_with(pageviews=5))
+    assert not judge("any_of", stored, visitor=profile_with(pageviews=4))
 
 
 def test_any_of_honours_negate_inside():
     stored = {
         "rules": [{"type": "pageviews", "value": {"operator": "gte", "count": 5, "negate": True}}]
     }
-    assert judge("any_of", stored, visitor=visitor_with(pageviews=1))
+    assert judge("any_of", stored, visitor=profile_with(pageviews=1))
 
 
 # -- bad data: clear, field-specific errors --------------------------------------------------

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import BROWSER_UA
+from tests.factories import BROWSER_UA, SegmentFactory
 from wagtail_segments.fields import stored_rules
 from wagtail_segments.models import Segment
 
@@ -47,8 +47,7 @@ def opens_in_the_editor(admin_client, segment, *shown):
 )
 def test_a_landing_page_given_in_code_matches(visitor, pages, admin_client, style, as_page):
     savings = pages["savings"]
-    segment = Segment.objects.create(
-        name="Savers",
+    segment = SegmentFactory(
         slug="savers",
         rules=[written(style, "landing_page", {"page": savings if as_page else savings.pk})],
     )
@@ -67,9 +66,7 @@ def test_a_landing_page_given_in_code_matches(visitor, pages, admin_client, styl
 @pytest.mark.parametrize("style", ["tuple", "dict"], ids=["pair", "stored form"])
 def test_a_visited_page_given_by_id_in_code_matches(visitor, pages, admin_client, style):
     rule = {"page": pages["savings"].pk, "operator": "gte", "count": 2}
-    segment = Segment.objects.create(
-        name="Keen savers", slug="keen-savers", rules=[written(style, "visited_page", rule)]
-    )
+    segment = SegmentFactory(slug="keen-savers", rules=[written(style, "visited_page", rule)])
     assert "[keen-savers]" not in segments_seen(visitor, "/savings/")
     assert "[keen-savers]" not in segments_seen(visitor, "/investing/")
     assert "[keen-savers]" in segments_seen(visitor, "/savings/")
@@ -79,9 +76,7 @@ def test_a_visited_page_given_by_id_in_code_matches(visitor, pages, admin_client
 def test_a_page_that_is_neither_a_page_nor_an_id_is_refused_with_the_field_named(pages):
     refused = pytest.raises(TypeError, match="page: give a page or its id, not 'savings'")
     with refused, transaction.atomic():
-        Segment.objects.create(
-            name="Savers", slug="savers", rules=[("landing_page", {"page": "savings"})]
-        )
+        SegmentFactory(slug="savers", rules=[("landing_page", {"page": "savings"})])
     assert not Segment.objects.exists()
 
 
@@ -108,9 +103,7 @@ PAIRS = [(CAMPUS["type"], CAMPUS["value"]), (STUDENT["type"], STUDENT["value"])]
     ],
 )
 def test_any_of_given_in_code_matches(visitor, pages, admin_client, style, any_of):
-    segment = Segment.objects.create(
-        name="Campus", slug="campus", rules=[written(style, "any_of", any_of)]
-    )
+    segment = SegmentFactory(slug="campus", rules=[written(style, "any_of", any_of)])
     assert "[campus]" in segments_seen(visitor, "/savings/?who=student")
     assert "[campus]" in segments_seen(fresh_visitor(), "/savings/?utm_campaign=campus")
     assert "[campus]" not in segments_seen(fresh_visitor(), "/savings/?who=teacher")
@@ -121,8 +114,6 @@ def test_any_of_given_in_code_matches(visitor, pages, admin_client, style, any_o
 
 
 def test_a_rule_stored_without_a_value_takes_its_defaults(visitor, pages, admin_client):
-    segment = Segment.objects.create(
-        name="Newcomers", slug="newcomers", rules=[{"type": "new_visitor", "value": None}]
-    )
+    segment = SegmentFactory(slug="newcomers", rules=[{"type": "new_visitor", "value": None}])
     assert "[newcomers]" in segments_seen(visitor, "/savings/")
     assert opens_in_the_editor(admin_client, segment, "Newcomers")

@@ -6,8 +6,14 @@ from django.urls import reverse
 from wagtail.admin.telepath import JSContext
 from wagtail.models import ReferenceIndex
 
-from tests.factories import segment_form
-from wagtail_segments.models import Goal, Interest, Placement, Segment
+from tests.factories import (
+    GoalFactory,
+    InterestFactory,
+    PlacementFactory,
+    SegmentFactory,
+    segment_form,
+)
+from wagtail_segments.models import Interest, Segment
 from wagtail_segments.rules import Rule, registry
 from wagtail_segments.rules.compiled import describe_rules
 
@@ -60,7 +66,7 @@ def test_invalid_rule_values_point_at_their_field(admin_client):
 
 
 def test_nested_segment_cycles_are_refused(admin_client):
-    Segment.objects.create(name="A", slug="a", rules=[("in_segment", {"segment": "b"})])
+    SegmentFactory(slug="a", rules=[("in_segment", {"segment": "b"})])
     data = segment_form(name="B", slug="b", rules=[("in_segment", {"segment": "a", "negate": ""})])
     response = admin_client.post(reverse("wagtail_segments_segments:add"), data)
     assert response.status_code == 200
@@ -68,9 +74,7 @@ def test_nested_segment_cycles_are_refused(admin_client):
 
 
 def test_copying_a_segment(admin_client):
-    segment = Segment.objects.create(
-        name="Busy", slug="busy", rules=[("pageviews", {"operator": "gte", "count": 5})]
-    )
+    segment = SegmentFactory(slug="busy", rules=[("pageviews", {"operator": "gte", "count": 5})])
     copy_url = reverse("wagtail_segments_segments:copy", args=[segment.pk])
     form = admin_client.get(copy_url).context["form"]
     assert form.initial["name"] == "Busy"
@@ -85,9 +89,8 @@ def test_copying_a_segment(admin_client):
 
 @pytest.fixture
 def referenced_segment(db):
-    students = Segment.objects.create(name="Students", slug="students", rules=[])
-    parent = Segment.objects.create(
-        name="Student investors",
+    students = SegmentFactory(slug="students", rules=[])
+    parent = SegmentFactory(
         slug="student-investors",
         rules=[("in_segment", {"segment": "students"})],
     )
@@ -118,7 +121,7 @@ def test_the_slug_of_a_referenced_segment_cannot_change(admin_client, referenced
 
 
 def test_an_unreferenced_slug_may_change(admin_client):
-    segment = Segment.objects.create(name="Students", slug="students", rules=[])
+    segment = SegmentFactory(slug="students", rules=[])
     edit_url = reverse("wagtail_segments_segments:edit", args=[segment.pk])
     data = segment_form(name="Students", slug="pupils", rules=[])
     assert admin_client.post(edit_url, data).status_code == 302
@@ -167,10 +170,10 @@ def test_the_slug_fills_in_from_the_name_of_a_new_object_only(admin_client, mode
 @pytest.fixture
 def one_of_each(db):
     return {
-        "segments": Segment.objects.create(name="Savers", slug="savers"),
-        "interests": Interest.objects.create(name="Saving", slug="saving"),
-        "placements": Placement.objects.create(name="Banner", slot="banner"),
-        "goals": Goal.objects.create(name="Brochure", kind=Goal.KIND_EVENT, event="brochure"),
+        "segments": SegmentFactory(slug="savers"),
+        "interests": InterestFactory(slug="saving"),
+        "placements": PlacementFactory(name="Banner", slot="banner"),
+        "goals": GoalFactory(event="brochure"),
     }
 
 
@@ -317,8 +320,8 @@ def test_rule_summaries_read_alike(rule, value, summary):
 
 def test_the_listing_says_how_long_members_stay(admin_client):
     rules = [("language", {"languages": ["de"]}), ("country", {"countries": ["DE"]})]
-    Segment.objects.create(name="German", slug="german", rules=rules, sticky_days=30)
-    Segment.objects.create(name="Austrian", slug="austrian", rules=rules[:1], sticky_days=1)
+    SegmentFactory(slug="german", rules=rules, sticky_days=30)
+    SegmentFactory(slug="austrian", rules=rules[:1], sticky_days=1)
     listing = admin_client.get(reverse("wagtail_segments_segments:list")).content.decode()
     assert "Language is de and country is DE (sticky for 30 days)" in listing
     assert "Language is de (sticky for 1 day)" in listing

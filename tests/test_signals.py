@@ -10,7 +10,7 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from tests.factories import BOT_UA, BROWSER_UA, make_site_with_pages
+from tests.factories import BOT_UA, BROWSER_UA, SegmentFactory, make_site_with_pages
 from tests.testapp.models import PersonalisedPage
 from wagtail_segments import engine
 from wagtail_segments.models import Segment, StoredProfile
@@ -80,7 +80,7 @@ def visitor_id():
 
 
 def segment(slug, rules, **fields):
-    return Segment.objects.create(name=slug.title(), slug=slug, rules=rules, **fields)
+    return SegmentFactory(name=slug.title(), slug=slug, rules=rules, **fields)
 
 
 def pageviews(operator, count):

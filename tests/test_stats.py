@@ -16,7 +16,15 @@ from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.factories import BOT_UA, BROWSER_UA, CAMPUS, today, visitor_client
+from tests.factories import (
+    BOT_UA,
+    BROWSER_UA,
+    CAMPUS,
+    GoalFactory,
+    SegmentFactory,
+    today,
+    visitor_client,
+)
 from wagtail_segments import engine
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Goal, GoalDay, SegmentDay, SiteDay, VariantDay
@@ -154,12 +162,9 @@ def test_counting_waits_until_the_response_is_sent(counted):
 
 
 def test_a_sticky_membership_found_by_the_count_reaches_the_cookie(counted):
-    from wagtail_segments.models import Segment
     from wagtail_segments.visitor.profile import VisitorProfile
 
-    Segment.objects.create(
-        name="Readers", slug="readers", sticky_days=7, rules=[("pageviews", {"count": 1})]
-    )
+    SegmentFactory(slug="readers", sticky_days=7, rules=[("pageviews", {"count": 1})])
     engine.invalidate_definitions()
     response = visitor_client().get("/savings/")  # no content asks about "readers"
     cookie = response.cookies[segments_settings.COOKIE_NAME].value
@@ -333,7 +338,7 @@ def test_stats_the_database_refuses_are_dropped_not_retried(counted, monkeypatch
 
 
 def test_goal_stats_outlive_their_goal(counted):
-    goal = Goal.objects.create(name="Gone", kind=Goal.KIND_EVENT, event="gone")
+    goal = GoalFactory(event="gone")
     student = visitor_client()
     student.get("/")
     student.post("/personalisation/event/", {"event": "gone"}, content_type="application/json")
@@ -480,11 +485,10 @@ def test_segment_potential_shows_in_the_listing_and_next_to_each_choice(counted,
 
 def test_report_totals_and_trends_cover_the_same_days(db):
     """A row dated ahead of today (a clock gone wrong) counts in neither the total nor the trend."""
-    from wagtail_segments.models import Segment
     from wagtail_segments.stats.queries import segment_rows
 
     today = timezone.localdate()
-    Segment.objects.create(name="Racers", slug="racers")
+    SegmentFactory(slug="racers")
     for day, visitors in [
         (today - timedelta(days=1), 4),
         (today, 5),

@@ -17,7 +17,7 @@ from wagtail.images.blocks import ImageBlock, ImageChooserBlock
 from wagtail.images.models import Image
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-from tests.factories import EVERY_BLOCK_SLUGS, edit_form_data, make_every_block_page
+from tests.factories import EVERY_BLOCK_SLUGS, SegmentFactory, edit_form_data, make_every_block_page
 from tests.testapp.models import Advert, AudienceNoteBlock, CitationBlock, EveryBlockPage
 from wagtail_segments.admin.publish_warnings import content_problems
 from wagtail_segments.blocks import PersonalisedBlock
@@ -29,7 +29,7 @@ from wagtail_segments.streams import personalised_slugs, walk
 @pytest.fixture
 def every_block_page(pages):
     for slug in [*EVERY_BLOCK_SLUGS, "unused"]:
-        Segment.objects.create(name=f"Segment {slug}", slug=slug)
+        SegmentFactory(name=f"Segment {slug}", slug=slug)
     return make_every_block_page(pages["root"], chosen_page=pages["savings"])
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.factories import SegmentFactory
 from wagtail_segments.conf import segments_settings
 
 URL = "/admin/personalisation/tester/"
@@ -90,11 +91,8 @@ def test_only_users_who_may_view_segments_use_the_tester(client, demo_site, admi
 def half_held_out():
     """A segment everyone belongs to, with half its members held out."""
     from wagtail_segments import engine
-    from wagtail_segments.models import Segment
 
-    Segment.objects.create(
-        name="Everyone", slug="everyone", holdout_percent=50, rules=[("pageviews", {"count": 0})]
-    )
+    SegmentFactory(slug="everyone", holdout_percent=50, rules=[("pageviews", {"count": 0})])
     engine.invalidate_definitions()
 
 

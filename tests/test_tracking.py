@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import Client, modify_settings, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import BOT_UA, BROWSER_UA
+from tests.factories import BOT_UA, BROWSER_UA, InterestFactory, SegmentFactory
 from wagtail_segments.conf import MIDDLEWARE_PATH, segments_settings
-from wagtail_segments.models import Interest, PageInterest, Segment
+from wagtail_segments.models import PageInterest
 from wagtail_segments.visitor.profile import VisitorProfile
 from wagtail_segments.visitor.stores import _unsign
 
@@ -74,8 +74,7 @@ def test_internal_referrer_is_not_the_visit_referrer(visitor, pages):
 
 @pytest.fixture
 def investing(pages):
-    interest = Interest.objects.create(
-        name="Investing",
+    interest = InterestFactory(
         slug="investing",
         points=7,
         referrer_domains="moneyweek.example",
@@ -110,8 +109,7 @@ def test_referrer_campaign_and_tags_give_points(visitor, pages, investing):
 
 
 def test_membership_changes_within_a_request_and_across_requests(rf, visitor, pages, investing):
-    Segment.objects.create(
-        name="Investors",
+    SegmentFactory(
         slug="investors",
         rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 10})],
     )
@@ -152,9 +150,7 @@ def test_gpc_and_dnt_can_be_ignored_by_setting(visitor, pages):
 
 
 def test_request_time_rules_work_without_writing(visitor, pages):
-    Segment.objects.create(
-        name="Campus", slug="campus", rules=[("query_param", {"name": "promo", "value": ""})]
-    )
+    SegmentFactory(slug="campus", rules=[("query_param", {"name": "promo", "value": ""})])
     response = visitor.get("/savings/?promo=1", HTTP_SEC_GPC="1")
     assert b"[campus]" in response.content
     assert segments_settings.COOKIE_NAME not in response.cookies
@@ -181,9 +177,7 @@ def test_consent_callable_gates_every_write(visitor, pages):
 
 
 def test_bots_get_default_content(visitor, pages):
-    Segment.objects.create(
-        name="Everyone", slug="everyone", rules=[("pageviews", {"operator": "gte", "count": 0})]
-    )
+    SegmentFactory(slug="everyone", rules=[("pageviews", {"operator": "gte", "count": 0})])
     assert b"[everyone]" in visitor.get("/savings/").content
     assert b"[everyone]" not in visitor.get("/savings/", HTTP_USER_AGENT=BOT_UA).content
 
@@ -235,9 +229,8 @@ def test_excluded_paths_are_left_alone(visitor, pages, admin_client):
 
 def test_a_warm_request_adds_no_query(visitor, pages, investing, django_assert_num_queries):
     """Profile, page view, scoring and membership cost no SQL with the cookie store."""
-    Segment.objects.create(name="Readers", slug="readers", rules=[("pageviews", {"count": 1})])
-    Segment.objects.create(
-        name="Investors",
+    SegmentFactory(slug="readers", rules=[("pageviews", {"count": 1})])
+    SegmentFactory(
         slug="investors",
         rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 1})],
     )
