@@ -20,9 +20,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 AXE_BLOCKING = ("serious", "critical")  # the impacts of violations that fail a test
-# What Django makes again by itself: left out of the snapshots of the database.
-NOT_IN_SNAPSHOT = ["contenttypes", "auth.permission", "sessions"]
-MIGRATED = pytest.StashKey()  # the dump of the migrated database, and pytest-django's blocker
+MIGRATED = pytest.StashKey()  # the migrated database's rows, and pytest-django's blocker
 PUT_BACK = pytest.StashKey()  # set on a test after which the migrated rows are put back
 SUMMARY_LINES = []  # printed after the run, so figures reach CI's log despite capturing
 
@@ -130,24 +128,24 @@ def flushes_the_database(request):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
-    """Django's test database, and a dump of the rows its migrations made (Wagtail's root
-    page and site, its groups), taken before any test can change them."""
-    path = tmp_path_factory.mktemp("migrated") / "migrated.json"
+def django_db_setup(django_db_setup, django_db_blocker, pytestconfig):
+    """Django's test database, and the rows its migrations made (Wagtail's root page and
+    site, its groups, the content types), read before any test can change them."""
+    from tests.snapshots import read_rows
+
     with django_db_blocker.unblock():
-        call_command(
-            "dumpdata", natural_foreign=True, exclude=NOT_IN_SNAPSHOT, output=str(path), verbosity=0
-        )
-    pytestconfig.stash[MIGRATED] = path, django_db_blocker
+        pytestconfig.stash[MIGRATED] = read_rows(), django_db_blocker
 
 
 def put_back_migrated_rows(config, flush):
-    """The database as its migrations left it: emptied first when ``flush``."""
-    path, blocker = config.stash[MIGRATED]
+    """The database as its migrations left it, with the same ids: emptied first if ``flush``."""
+    from tests.snapshots import put_rows_back
+
+    rows, blocker = config.stash[MIGRATED]
     with blocker.unblock():
         if flush:
             call_command("flush", interactive=False, verbosity=0)
-        call_command("loaddata", str(path), verbosity=0)
+        put_rows_back(rows)
 
 
 @pytest.fixture(scope="session")
@@ -194,15 +192,19 @@ def demo_site(db, demo_rows):
     """The sandbox's demo content, as `make run` loads it (without the demo user).
 
     ``load_demo`` runs once per test process, for the first test that asks;
-    later tests get the same rows back in milliseconds (``tests/snapshots.py``).
+    later tests get the rows of the tables it changed back in milliseconds
+    (``tests/snapshots.py``); rows a test made in other tables (its users) stay.
     """
-    from tests.snapshots import put_rows_back, read_rows
+    from tests.snapshots import changed_rows, forget_cached_rows, put_rows_back, read_rows
 
     if demo_rows:
         put_rows_back(demo_rows)
-        return
-    call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
-    demo_rows.update(read_rows())
+    else:
+        before = read_rows()
+        call_command("load_demo", "--no-user", "--no-traffic", verbosity=0)
+        demo_rows.update(changed_rows(before, read_rows()))
+    yield
+    forget_cached_rows()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browsing import expect_heading, log_in, open_cockpit
+from tests.browsing import expect_heading, log_in, log_in_through_the_form, open_cockpit
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import Segment
 from wagtail_segments.visitor.profile import VisitorProfile
@@ -216,7 +216,7 @@ def test_a_visitor_gets_no_cockpit_and_cannot_force_a_segment(
     from tests.factories import BROWSER_UA
     from wagtail_segments.visitor.editors import VIEW_AS_COOKIE
 
-    log_in(browser_page, live_server)
+    log_in_through_the_form(browser_page, live_server)  # which sets the CSRF cookie
     browser_page.request.post(
         f"{live_server.url}/personalisation/view-as/",
         form={"segment": "investors"},

@@ -166,6 +166,11 @@ BAD_DEFINITIONS = [
     ("true-as-number", document(priority=True), "segments[0].priority: expected a whole number."),
     ("text-as-true", document(enabled="yes"), "segments[0].enabled: expected true or false."),
     ("rules-not-a-list", document(rules={"type": "utm"}), "segments[0].rules: expected a list."),
+    (  # found by the property test below: it was a server error
+        "field-the-rule-lacks",
+        document(rules=[{"type": "pageviews", "value": {"code": [], "count": 3}}]),
+        "segments[0].rules[0].value.code: not a field of this rule.",
+    ),
     (
         "rule-value-a-list",
         document(rules=[{"type": "utm", "value": [1]}]),

@@ -9,6 +9,7 @@ rules to others nor drops the rules it cannot read.
 
 import json
 import logging
+import os
 import threading
 import time
 
@@ -44,6 +45,10 @@ def fresh_engine():
     compiled_rules._too_slow.clear()
     compiled_rules._recent_answers.clear()
     engine._memory.update(version=None, definitions=None)
+    # A rule left backtracking or hanging keeps its thread: later tests get new threads.
+    threads = compiled_rules._rule_threads.pop(os.getpid(), None)
+    if threads is not None:
+        threads.shutdown(wait=False, cancel_futures=True)
 
 
 def timed(call, *args, **kwargs):

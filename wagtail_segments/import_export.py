@@ -278,6 +278,8 @@ def read_rules(rules, where, known_segments, problems):
             problems.append(f"{here}.value: expected an object.")
         elif not isinstance(value.get("negate", False), bool):
             problems.append(f"{here}.value.negate: expected true or false.")
+        elif unknown := sorted(set(value) - {"negate", *(name for name, _ in rule.fields)}):
+            problems += [f"{here}.value.{name}: not a field of this rule." for name in unknown]
         else:
             slugs = _rule_dependencies(rule, value, f"{here}.value", problems)
             if slugs is not None:
