@@ -107,18 +107,7 @@ def compile_segment(segment, manual_users=(), manual_visitors=()):
         rules=rules,
         fields={
             name: getattr(segment, name)
-            for name in (
-                "name",
-                "slug",
-                "description",
-                "enabled",
-                "priority",
-                "match",
-                "sticky_days",
-                "holdout_percent",
-                "active_from",
-                "active_until",
-            )
+            for name in (*segment.SETTING_FIELDS, *segment.SCHEDULE_FIELDS)
         },
         depends_on=frozenset(depends_on),
         manual_users=frozenset(manual_users),

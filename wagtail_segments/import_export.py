@@ -19,21 +19,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .fields import stored_rules
+from .models import Interest, ManualMember, Segment
 from .parsing import shape_problems
 from .spreadsheets import escape_cell, unescape_cell
 
 FORMAT = "wagtail_segments/1"
-SEGMENT_FIELDS = (
-    "name",
-    "slug",
-    "description",
-    "enabled",
-    "priority",
-    "match",
-    "sticky_days",
-    "holdout_percent",
-)
-SCHEDULE_FIELDS = ("active_from", "active_until")
+SEGMENT_FIELDS, SCHEDULE_FIELDS = Segment.SETTING_FIELDS, Segment.SCHEDULE_FIELDS
 INTEREST_FIELDS = (
     "name",
     "slug",
@@ -63,7 +54,6 @@ class ImportProblems(Exception):
 
 def export_definitions(segments):
     """A JSON-ready dict of ``segments`` and the interests their rules use."""
-    from .models import Interest
 
     return {
         "format": FORMAT,
@@ -198,7 +188,6 @@ def _slugs_twice(items, problems):
 
 def read_interests(data, problems):
     """The interests of ``data`` as unsaved model instances; problems are appended."""
-    from .models import Interest
 
     stored = {interest.slug: interest for interest in Interest.objects.all()}
     items = _items(data, "interests", problems)
@@ -220,7 +209,6 @@ def read_segments(data, problems):
     Rules are checked against the interests and segments in the database and the
     file, and the segments, with those in the database, must not contain each other.
     """
-    from .models import Segment
 
     stored = {segment.slug: segment for segment in Segment.objects.all()}
     fields = (*SEGMENT_FIELDS, *SCHEDULE_FIELDS, "rules")
@@ -419,7 +407,6 @@ def resolve_members(segment, entries):
     API (``manual_lists``) both come here: raises ``ImportProblems`` naming each
     place that does not fit, and nothing is written.
     """
-    from .models import ManualMember
 
     if len(entries) > MAX_MEMBERS:
         raise ImportProblems([f"At most {MAX_MEMBERS:,} members per import."])
@@ -470,7 +457,6 @@ def member_value_problem(value):
 def write_members(segment, members, replace):
     """Save ``members`` to the list of ``segment`` (in place of it with ``replace``)."""
     from .engine import invalidate_after_change
-    from .models import ManualMember
 
     with transaction.atomic():
         if replace:

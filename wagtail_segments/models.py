@@ -44,6 +44,18 @@ class Segment(index.Indexed, models.Model):
         (MATCH_ALL, _("All rules (AND)")),
         (MATCH_ANY, _("Any rule (OR)")),
     ]
+    # A segment's settings besides its rules, as compiled and exported.
+    SETTING_FIELDS = (
+        "name",
+        "slug",
+        "description",
+        "enabled",
+        "priority",
+        "match",
+        "sticky_days",
+        "holdout_percent",
+    )
+    SCHEDULE_FIELDS = ("active_from", "active_until")
 
     name = models.CharField(_("name"), max_length=255)
     slug = models.SlugField(
