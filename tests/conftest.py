@@ -222,6 +222,16 @@ def counted(demo_site):
 
 
 @pytest.fixture
+def generous_rule_budget(monkeypatch):
+    """Two seconds for a project's rule to answer, not 50 ms: for tests of what pages show,
+    where a test machine busy with other workers and Chromium may take longer than the
+    budget to start a rule's thread (the guard's own tests keep the real budget)."""
+    from wagtail_segments.rules import compiled
+
+    monkeypatch.setattr(compiled, "RULE_TIME_BUDGET", 2.0)
+
+
+@pytest.fixture
 def editor(django_user_model):
     """A superuser, who logs in as "editor" with the password "pw"."""
     return django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")

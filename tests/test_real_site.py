@@ -29,6 +29,8 @@ from tests.processes import run_another_process
 from wagtail_segments import engine
 from wagtail_segments.conf import MIDDLEWARE_PATH
 
+pytestmark = pytest.mark.usefixtures("generous_rule_budget")  # pages, not the guard
+
 REFERRED = {"referral": "harbour"}  # what ReferralCodeRule looks for
 MEMBER = {"plan": "member"}
 SHOWN = re.compile(r"Welcome, (?:partner|visitor)|Rate for members")
