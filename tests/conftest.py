@@ -165,9 +165,10 @@ def migrated_rows_back_after_a_flush(request):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item):
+def pytest_runtest_teardown(item, nextitem):
     yield  # the test's fixtures are torn down: the flush is done
-    if item.stash.get(PUT_BACK, False):
+    # After the last test the test database is gone too, and the settings name the real one.
+    if item.stash.get(PUT_BACK, False) and nextitem is not None:
         put_back_migrated_rows(item.config, flush=False)
 
 
