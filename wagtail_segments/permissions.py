@@ -7,20 +7,29 @@ the exports of segment members.
 """
 
 from wagtail.admin.menu import MenuItem
-from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permission_policies import BasePermissionPolicy, ModelPermissionPolicy
 
 from .models import Segment, StoredProfile
 
 
-class PeoplePermissionPolicy(ModelPermissionPolicy):
-    """``StoredProfile``'s permissions are named after people: "view" is ``view_people``."""
+class CodenamePolicy(BasePermissionPolicy):
+    """A Wagtail permission policy over a model's own permissions named by ``codenames``
+    (action -> codename), for permissions not named "<action>_<model>"."""
 
-    def _get_permission_codename(self, action):
-        return f"{action}_people"
+    def __init__(self, model, codenames):
+        super().__init__(model)
+        self.codenames = codenames
+
+    def user_has_permission(self, user, action):
+        codename = self.codenames.get(action)
+        return codename is not None and user.has_perm(f"{self.model._meta.app_label}.{codename}")
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
 
 
 segments = ModelPermissionPolicy(Segment)
-people = PeoplePermissionPolicy(StoredProfile)
+people = CodenamePolicy(StoredProfile, {"view": "view_people"})
 
 
 def shown_to(policy, action="view"):
