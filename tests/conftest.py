@@ -296,7 +296,9 @@ def chromium():
 def browser_page(chromium):
     # Headless Chromium announces itself as HeadlessChrome, which the package treats
     # as a bot; the tests browse as the desktop Chrome a person would use.
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, user_agent=BROWSER_UA)
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, user_agent=BROWSER_UA, reduced_motion="reduce"
+    )
     page = context.new_page()
     yield page
     # Leave the page first: its scripts (the preview panel's polling) stop sending
