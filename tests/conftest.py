@@ -128,6 +128,15 @@ def flushes_the_database(request):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """The test database is made by copying a migrated one, when SQLite (about 10 s a
+    process saved: ``tests/template_database.py``)."""
+    from tests.template_database import copy_migrated_database_once
+
+    copy_migrated_database_once()
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, pytestconfig):
     """Django's test database, and the rows its migrations made (Wagtail's root page and
     site, its groups, the content types), read before any test can change them."""
