@@ -104,7 +104,8 @@ _rule_threads = {}  # process id -> its ThreadPoolExecutor
 def check_rule(compiled, context):
     """One rule's verdict, negation applied; a rule that fails counts as not matching.
 
-    Built-in rules run inline. Any other rule runs in a worker thread and has
+    Built-in rules run inline, untimed: they are pure and bounded (a regex has
+    its own timeout). Any other rule runs in a worker thread and has
     ``RULE_TIME_BUDGET`` to answer: a late answer is not waited for and counts
     as not matching, so a rule that hangs cannot stall the request. A rule
     that raises counts as not matching. A rule slower than the budget
@@ -113,7 +114,23 @@ def check_rule(compiled, context):
     asked. A single slow answer (the garbage collector or the machine pausing
     the process) switches nothing off.
     """
-    if compiled.error or (_too_slow and (_slug(context), compiled.type) in _too_slow):
+    if compiled.error:
+        return False
+    builtin = registry.builtin.get(compiled.type)
+    if builtin is not None:
+        try:
+            return bool(builtin.matches(compiled.value, context)) is not compiled.negate
+        except TimeoutError as error:  # a regex's own timeout
+            log_timed_out(compiled, context, error)
+        except Exception:
+            log_raised(compiled, context)
+        return False
+    return check_project_rule(compiled, context)
+
+
+def check_project_rule(compiled, context):
+    """A project's rule, in a worker thread within its budget; switched off when too slow."""
+    if _too_slow and (_slug(context), compiled.type) in _too_slow:
         return False
     started, timed_out = time.perf_counter(), False
     try:
@@ -126,27 +143,35 @@ def check_rule(compiled, context):
         )
         return False
     except TimeoutError as error:
-        log_once(
-            ("rule", _slug(context), compiled.type),
-            "Rule %r of segment %r timed out (%s); it counts as not matching",
-            compiled.type,
-            _slug(context),
-            error,
-        )
+        log_timed_out(compiled, context, error)
         result, timed_out = None, True
     except Exception:
-        log_once(
-            ("rule", _slug(context), compiled.type),
-            "Rule %r of segment %r raised; it counts as not matching",
-            compiled.type,
-            _slug(context),
-            exc_info=True,
-        )
+        log_raised(compiled, context)
         result = None
     slow = timed_out or time.perf_counter() - started > RULE_TIME_BUDGET
     if slow or _recent_answers:
         note_answer((_slug(context), compiled.type), slow)
     return result is not None and result != compiled.negate
+
+
+def log_timed_out(compiled, context, error):
+    log_once(
+        ("rule", _slug(context), compiled.type),
+        "Rule %r of segment %r timed out (%s); it counts as not matching",
+        compiled.type,
+        _slug(context),
+        error,
+    )
+
+
+def log_raised(compiled, context):
+    log_once(
+        ("rule", _slug(context), compiled.type),
+        "Rule %r of segment %r raised; it counts as not matching",
+        compiled.type,
+        _slug(context),
+        exc_info=True,
+    )
 
 
 class RuleThreadsBusy(Exception):

@@ -15,7 +15,7 @@ from .stream import UNAVAILABLE, RuleStreamBlock
 class RuleRegistry:
     def __init__(self):
         self._rules = {}
-        self.builtin = set()  # slugs of the package's own rules: pure and fast, run inline
+        self.builtin = {}  # slug -> the package's own rules: pure and fast, run inline
         # Bumped on every change, so the editor blocks are rebuilt from the registry.
         self.generation = 0
         self._blocks = {}
@@ -55,12 +55,12 @@ class RuleRegistry:
     def register_builtin(self, rule_class):
         """Register one of the package's own rules, which runs without a deadline."""
         self.register(rule_class)
-        self.builtin.add(rule_class.slug)
+        self.builtin[rule_class.slug] = self._rules[rule_class.slug]
         return rule_class
 
     def unregister(self, slug):
         del self._rules[slug]
-        self.builtin.discard(slug)
+        self.builtin.pop(slug, None)
         self.generation += 1
 
     def load_hooks(self):
