@@ -19,7 +19,6 @@ an upgrade that changes them fails loudly rather than silently:
 """
 
 import uuid
-from itertools import islice
 from typing import Any, NamedTuple
 
 from django.utils.functional import cached_property
@@ -123,35 +122,31 @@ def stored_variants(list_block, stored):
     return found
 
 
-def field_value(block, item, name):
-    return block.to_python(item[name]) if name in item else block.get_default()
-
-
 def load(block, values):
     """``block.bulk_to_python(values)`` for a ``PersonalisedBlock``, with a fraction of the work.
 
     A page loads every personalised block it holds. The defaults, and the
     contents of all variants, are each converted in one call (choosers
-    still fetch in bulk); the variants become plain ``Variant`` tuples.
+    still fetch in bulk); the variants become plain ``Variant`` tuples, their
+    settings read as ``variant_of`` reads them.
     """
     values = [value if isinstance(value, dict) else {} for value in values]
     list_block = block.child_blocks["variants"]
     fields = list_block.child_block.child_blocks
+    segments_of, match_of = fields["segments"].to_python, fields["match"].normalize_choice
     stored = [stored_variants(list_block, value.get("variants")) for value in values]
-    items = [item for found in stored for _, item in found]
-    contents = iter(bulk_child_values(fields["value"], items, "value"))
-    items = iter(items)
+    contents = iter(bulk_child_values(fields["value"], [i for f in stored for _, i in f], "value"))
     defaults = bulk_child_values(block.child_blocks["default"], values, "default")
     loaded = []
     for default, found in zip(defaults, stored, strict=True):
         variants = tuple(
             Variant(
-                tuple(field_value(fields["segments"], item, "segments")),
-                field_value(fields["match"], item, "match"),
-                field_value(fields["hide"], item, "hide"),
+                tuple(segments_of(item.get("segments"))),
+                match_of(item.get("match")),
+                bool(item.get("hide")),
                 next(contents),
             )
-            for item in islice(items, len(found))
+            for _, item in found
         )
         ids = [variant_id for variant_id, _ in found] if any(i for i, _ in found) else None
         loaded.append(
