@@ -283,6 +283,7 @@ class SegmentSet:
         self.forced = None  # a set of slugs imposed by an editor's "view as"
         self._definitions = None
         self._verdicts = {}
+        self._facts = {}  # ``RuleContext.fact``: what rules read, worked out once
         self._pending = set()
         self._revision = visitor.revision
         self.asked = set()  # slugs content asked about: the response depends on them
@@ -322,8 +323,7 @@ class SegmentSet:
         if self.forced is not None:
             return slug in self.forced
         if self.visitor.revision != self._revision:
-            self._verdicts.clear()
-            self._revision = self.visitor.revision
+            self._forget()
         verdict = self._verdicts.get(slug)
         if verdict is None:
             segment = self.definitions.segments.get(slug)
@@ -336,6 +336,21 @@ class SegmentSet:
                 self._pending.discard(slug)
             self._verdicts[slug] = verdict
         return verdict
+
+    def _forget(self):
+        """The profile changed: verdicts and facts made on the older data are forgotten."""
+        self._verdicts.clear()
+        self._facts.clear()
+        self._revision = self.visitor.revision
+
+    def fact(self, compute, context):
+        if self.visitor.revision != self._revision:
+            self._forget()
+        try:
+            return self._facts[compute]
+        except KeyError:
+            found = self._facts[compute] = compute(context)
+            return found
 
     @property
     def keeps_holdouts(self):

@@ -48,6 +48,16 @@ class RuleContext:
     segments: Any
     segment: Any = None
 
+    def fact(self, compute):
+        """``compute(self)``, worked out once per request and visitor profile revision.
+
+        For what many rules of a request read (the parsed user agent, the decayed
+        interest scores): ``compute`` is the cache key, so pass a module-level function.
+        """
+        if self.segments is None:
+            return compute(self)
+        return self.segments.fact(compute, self)
+
 
 class Rule:
     """A segment parameter: one condition a visitor meets or not.

@@ -25,6 +25,25 @@ from .base import RULE_TIME_BUDGET, Rule, field_error
 from .compiled import check_rule, compile_rules, describe_rules, in_sentence
 from .registry import register_builtin as register  # built-ins run inline, without a deadline
 
+# -- facts many rules of one request read: worked out once (``RuleContext.fact``) -------------
+
+
+def user_agent(context):
+    return request_user_agent(context.request)
+
+
+def language(context):
+    return preferred_language(context.request)
+
+
+def country(context):
+    return request_country(context.request)
+
+
+def interest_scores(context):
+    return context.visitor.scores
+
+
 OPERATORS = {
     "lt": (operator.lt, "<"),
     "lte": (operator.le, "≤"),
@@ -605,10 +624,10 @@ class DeviceRule(Rule):
         return value["device_type"]
 
     def matches(self, value, context):
-        return request_user_agent(context.request).device_type == value
+        return context.fact(user_agent).device_type == value
 
     def observed(self, value, context):
-        return request_user_agent(context.request).device_type
+        return context.fact(user_agent).device_type
 
     def describe(self, value):
         return f"{self.label} is {value.get('device_type')}"
@@ -637,11 +656,11 @@ class BrowserRule(Rule):
 
     def matches(self, value, context):
         family, os_family = value
-        agent = request_user_agent(context.request)
+        agent = context.fact(user_agent)
         return family in agent.browser.lower() and os_family in agent.os.lower()
 
     def observed(self, value, context):
-        agent = request_user_agent(context.request)
+        agent = context.fact(user_agent)
         return f"{agent.browser} on {agent.os}"
 
     def describe(self, value):
@@ -684,11 +703,11 @@ class LanguageRule(Rule):
         return tuple(codes)
 
     def matches(self, value, context):
-        preferred = preferred_language(context.request)
+        preferred = context.fact(language)
         return any(preferred == code or preferred.startswith(code + "-") for code in value)
 
     def observed(self, value, context):
-        return preferred_language(context.request) or None
+        return context.fact(language) or None
 
     def describe(self, value):
         return f"{self.label} is {either(value.get('languages') or ())}"
@@ -712,10 +731,10 @@ class CountryRule(Rule):
         return frozenset(codes)
 
     def matches(self, value, context):
-        return request_country(context.request) in value
+        return context.fact(country) in value
 
     def observed(self, value, context):
-        return request_country(context.request) or None
+        return context.fact(country) or None
 
     def describe(self, value):
         return f"{self.label} is {either(value.get('countries') or ())}"
@@ -949,10 +968,10 @@ class InterestScoreRule(Rule):
 
     def matches(self, value, context):
         interest, operator_name, score = value
-        return compare(operator_name, context.visitor.scores.get(interest, 0), score)
+        return compare(operator_name, context.fact(interest_scores).get(interest, 0), score)
 
     def observed(self, value, context):
-        return round(context.visitor.scores.get(value[0], 0), 1)
+        return round(context.fact(interest_scores).get(value[0], 0), 1)
 
     def describe(self, value):
         operator = symbol(value.get("operator"))
@@ -999,7 +1018,7 @@ class TopInterestRule(Rule):
 
     def ranking(self, value, context):
         _interest, rivals, _min_score, _min_lead = value
-        scores = context.visitor.scores
+        scores = context.fact(interest_scores)
         return sorted(((scores[slug], slug) for slug in rivals if slug in scores), reverse=True)
 
     def matches(self, value, context):
