@@ -309,33 +309,34 @@ class AfterResponse:
 def _record(state, day, judged):
     profile = state.profile
     members = todays_segments(state, day, judged) if state.page_id is not None else None
+    counts = {}  # one batch: the recorder's lock is taken once
     if members is not None:
-        recorder.add(("site", day), "pageviews")
-        for slug in members:
-            recorder.add(("segment", slug, day), "pageviews")
+        counts[("site", day), "pageviews"] = 1
+        counts.update(((("segment", slug, day), "pageviews"), 1) for slug in members)
     shown_key = f"wagtail_segments:stats:variants:{profile.visitor_id}:{profile.visits}"
-    if state.impressions:
-        variants = Counter(
-            (
-                impression.page_id or 0,
-                impression.block,
-                impression.variant,
-                impression.held_out,
-                ",".join(impression.segments)[:255],
-            )
-            for impression in state.impressions
+    variants = Counter(
+        (
+            impression.page_id or 0,
+            impression.block,
+            impression.variant,
+            impression.held_out,
+            ",".join(impression.segments)[:255],
         )
-        recorder.add_all(
-            {(("variant", *variant, day), "impressions"): n for variant, n in variants.items()}
-        )
-        if not _shown_here.get(shown_key, frozenset()).issuperset(variants):
-            shown = [] if is_first_view(state) else _cache("get", shown_key) or []
-            known = set(shown)
-            new = [variant for variant in variants if variant not in known]
-            if new:
-                _cache("set", shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
-            # Recorded (the oldest may have made way for newer ones): not to be added again.
-            _shown_here.remember(shown_key, frozenset(known.union(variants)))
+        for impression in state.impressions
+    )
+    counts.update(
+        ((("variant", *variant, day), "impressions"), n) for variant, n in variants.items()
+    )
+    if counts:
+        recorder.add_all(counts)
+    if variants and not _shown_here.get(shown_key, frozenset()).issuperset(variants):
+        shown = [] if is_first_view(state) else _cache("get", shown_key) or []
+        known = set(shown)
+        new = [variant for variant in variants if variant not in known]
+        if new:
+            _cache("set", shown_key, (shown + new)[-MAX_SHOWN:], DAY_SECONDS)
+        # Recorded (the oldest may have made way for newer ones): not to be added again.
+        _shown_here.remember(shown_key, frozenset(known.union(variants)))
     definitions = state.segments.definitions
     goals = set(definitions.page_goals.get(state.page_id, ()))
     for name in state.events:
