@@ -284,6 +284,7 @@ class SegmentSet:
         self._definitions = None
         self._verdicts = {}
         self._facts = {}  # ``RuleContext.fact``: what rules read, worked out once
+        self._forgot = False  # verdicts were forgotten: ``judged`` holds slugs judged again
         self._pending = set()
         self._revision = visitor.revision
         self.asked = set()  # slugs content asked about: the response depends on them
@@ -337,8 +338,15 @@ class SegmentSet:
             self._verdicts[slug] = verdict
         return verdict
 
+    def judged_members(self):
+        """The segments judged so far that the visitor is a member of."""
+        if self.forced is None and self.visitor.revision == self._revision and not self._forgot:
+            return frozenset(slug for slug, verdict in self._verdicts.items() if verdict)
+        return frozenset(slug for slug in self.judged if self.is_member(slug))
+
     def _forget(self):
         """The profile changed: verdicts and facts made on the older data are forgotten."""
+        self._forgot = self._forgot or bool(self._verdicts)
         self._verdicts.clear()
         self._facts.clear()
         self._revision = self.visitor.revision
@@ -360,8 +368,8 @@ class SegmentSet:
 
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
-        if not self.keeps_holdouts or slug not in self.definitions.holdouts:
-            return False
+        if self.forced is not None or slug not in self.definitions.holdouts:
+            return False  # as ``keeps_holdouts`` says, one look-up instead of two
         segment = self.definitions.segments[slug]
         return (
             self.is_member(slug)
@@ -375,7 +383,7 @@ class SegmentSet:
         self.judged.append(segment.slug)
         if not segment.is_scheduled(self.now):
             return False
-        context = self.context(segment)
+        context = RuleContext(self.request, self.visitor, self.page, self.now, self, segment)
         # "all" stops at the first rule that fails, "any" at the first that holds.
         stop_at = not segment.match_all
         matched = False
@@ -383,11 +391,9 @@ class SegmentSet:
             matched = check_rule(rule, context)
             if matched is stop_at:
                 break
-        return self._apply_sticky(segment, matched)
+        return self._apply_sticky(segment, matched) if segment.sticky_days else matched
 
     def _apply_sticky(self, segment, matched):
-        if not segment.sticky_days:
-            return matched
         until = self.visitor.sticky.get(segment.slug, 0)
         now = self.now.timestamp()
         if matched and until <= now:

@@ -72,8 +72,14 @@ def choose_variant(segments, variants, judge="is_targeted"):
     """
     if segments is None:
         return 0, None
+    verdict = getattr(segments, judge)
     for position, variant in enumerate(variants, start=1):
-        if matches(segments, variant.segments, variant.match, judge):
+        slugs = variant.segments
+        if len(slugs) == 1:  # most variants: one call, as ``matches`` would make
+            hit = verdict(slugs[0])
+        else:
+            hit = bool(slugs) and (all if variant.match == MATCH_ALL else any)(map(verdict, slugs))
+        if hit:
             return position, variant
     return 0, None
 

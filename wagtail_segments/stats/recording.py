@@ -277,7 +277,7 @@ def record(state, response):
     if state.page_id is not None and day_key(state, day) not in _remembered:
         for slug in segments.definitions.sticky:
             segments.is_member(slug)
-    members = frozenset(slug for slug in segments.judged if segments.is_member(slug))
+    members = segments.judged_members()
     response._resource_closers.append(AfterResponse(state, day, members))
 
 
