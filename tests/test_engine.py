@@ -125,6 +125,24 @@ def test_verdicts_are_memoised_until_the_profile_changes(db):
     assert segments.judged == ["busy", "busy"]
 
 
+def test_judged_members_follow_the_profile_as_it_changes(db):
+    SegmentFactory(slug="anyone", rules=[pageviews(0)])
+    SegmentFactory(slug="new-here", rules=[pageviews(2, "lt")])
+    SegmentFactory(slug="busy", rules=[pageviews(2)])
+    visitor = VisitorProfile()
+    segments = segment_set(visitor)
+    assert "anyone" in segments and "new-here" in segments and "busy" not in segments
+    assert segments.judged_members() == {"anyone", "new-here"}
+    # Two page views after the verdicts, then one segment asked: the older verdicts were
+    # forgotten, and every segment judged so far is judged again on the new profile.
+    visitor.record_pageview(1, None)
+    visitor.record_pageview(2, None)
+    assert "busy" in segments
+    assert segments.judged_members() == {"anyone", "busy"}
+    segments.forced = frozenset({"new-here"})
+    assert segments.judged_members() == {"new-here"}
+
+
 def test_saving_a_segment_invalidates_every_process(db):
     segment = SegmentFactory(slug="busy", rules=[pageviews(0)])
     assert "busy" in segment_set()
