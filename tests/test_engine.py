@@ -143,6 +143,23 @@ def test_judged_members_follow_the_profile_as_it_changes(db):
     assert segments.judged_members() == {"new-here"}
 
 
+def test_facts_rules_share_are_worked_out_again_when_the_profile_changes(db):
+    InterestFactory(slug="investing")
+    SegmentFactory(
+        slug="investor",
+        rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 10})],
+    )
+    SegmentFactory(
+        slug="keen",
+        rules=[("interest_score", {"interest": "investing", "operator": "gte", "score": 5})],
+    )
+    visitor = VisitorProfile()
+    segments = segment_set(visitor)
+    assert "investor" not in segments
+    visitor.add_score("investing", 12)
+    assert "keen" in segments and "investor" in segments
+
+
 def test_saving_a_segment_invalidates_every_process(db):
     segment = SegmentFactory(slug="busy", rules=[pageviews(0)])
     assert "busy" in segment_set()
