@@ -14,7 +14,6 @@ import json
 import math
 import re
 import secrets
-from contextlib import suppress
 from datetime import datetime
 
 from django.utils import timezone
@@ -300,8 +299,11 @@ class VisitorProfile:
             raise ValueError("malformed visitor profile: no valid visitor id")
         profile = cls(visitor_id=visitor_id)
         for attribute, (key, read) in READERS.items():
-            with suppress(*FIELD_ERRORS):  # this field does not fit: it keeps its default
-                setattr(profile, attribute, read(data[key]))
+            if key in data:
+                try:
+                    setattr(profile, attribute, read(data[key]))
+                except FIELD_ERRORS:  # this field does not fit: it keeps its default
+                    continue
         return profile
 
 
@@ -436,7 +438,7 @@ def _row(*readers):
     def read(value):
         if not isinstance(value, list) or len(value) != len(readers):
             raise ValueError(f"expected a list of {len(readers)} values")
-        return [read_one(item) for read_one, item in zip(readers, value, strict=True)]
+        return [read_one(item) for read_one, item in zip(readers, value, strict=False)]
 
     return read
 
@@ -449,8 +451,10 @@ def _kept(read, last):
             raise TypeError("expected a list")
         kept = []
         for item in value[-last:]:
-            with suppress(*FIELD_ERRORS):
+            try:
                 kept.append(read(item))
+            except FIELD_ERRORS:  # read on every request: a try costs less than suppress()
+                continue
         return kept
 
     return read_all
@@ -469,8 +473,10 @@ def _kept_items(read_key, read_value, last):
             raise TypeError("expected a mapping")
         kept = {}
         for key, item in list(value.items())[-last:]:
-            with suppress(*FIELD_ERRORS):
+            try:
                 kept[read_key(key)] = read_value(key, item)
+            except FIELD_ERRORS:
+                continue
         return kept
 
     return read_all
