@@ -500,3 +500,42 @@ def test_report_totals_and_trends_cover_the_same_days(db):
     rows = {row.name: row for row in segment_rows(dates[0], dates)}
     for name in ("Whole site", "Racers"):
         assert rows[name].members == sum(rows[name].trend) == 9
+
+
+@pytest.mark.parametrize("one_statement", [True, False], ids=["batched", "row-at-a-time"])
+def test_visitors_and_members_are_noted_in_batches_exactly(db, monkeypatch, one_statement):
+    features = type(connection.features)  # (a property on SQLite)
+    monkeypatch.setattr(features, "can_return_rows_from_bulk_insert", one_statement)
+    day = timezone.localdate()
+    counting = stats.Recorder()
+    counting.autostart = False
+    # 300 visitors, each a member of 2 segments: 900 keys, three batches of NOTE_BATCH.
+    for number in range(300):
+        counting.add_visitor(day, f"visitor-{number}", {"a", "b"})
+    counting.add_visitor(day, "visitor-0", {"a"})  # the same again: noted once
+    statements = []
+    real_note = counting.note_visitors
+
+    def failing_once(day, keys):
+        statements.append(len(keys))
+        if len(statements) == 2:
+            raise RuntimeError("the database went away")
+        return real_note(day, keys)
+
+    monkeypatch.setattr(counting, "note_visitors", failing_once)
+    counting.flush()  # the first batch is noted and counted; the rest waits
+    assert statements == [stats.NOTE_BATCH, stats.NOTE_BATCH]
+    left = sum(int(visitor) + len(segments) for visitor, segments in counting.visitors.values())
+    assert left == 900 - stats.NOTE_BATCH
+    counting.flush()
+    assert not counting.visitors and not counting.pending
+    site = SiteDay.objects.get(day=day)
+    members = dict(SegmentDay.objects.filter(day=day).values_list("segment", "members"))
+    assert (site.visitors, members) == (300, {"a": 300, "b": 300})
+    # Seen again the same day (another process, say): nothing is counted twice.
+    for number in range(300):
+        counting.add_visitor(day, f"visitor-{number}", {"a", "b", "c"})
+    counting.flush()
+    site.refresh_from_db()
+    members = dict(SegmentDay.objects.filter(day=day).values_list("segment", "members"))
+    assert (site.visitors, members) == (300, {"a": 300, "b": 300, "c": 300})

@@ -40,7 +40,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 24 * 60 * 60
 MAX_SHOWN = 24  # variants remembered per visit, for attributing conversions
+NOTE_BATCH = 400  # visitors and memberships noted per statement (SQLite: 999 parameters)
 ADMIN_PERMISSION = "wagtailadmin.access_admin"  # the site's editors: not counted by default
 SHARES_KEY = "wagtail_segments:potential"  # the reports' segment shares, forgotten on writes
 
@@ -110,25 +111,17 @@ class Recorder:
         with self.lock:
             taken, self.pending = self.pending, Counter()
             visitors, self.visitors = self.visitors, {}
-        for (day, visitor_id), seen in visitors.items():
-            try:
-                if seen[0] and self.note_visitor(day, visitor_id):
-                    taken[(("site", day), "visitors")] += 1
-                seen[0] = False
-                while seen[1]:
-                    slug = next(iter(seen[1]))
-                    if self.note_visitor(day, member_key(visitor_id, slug)):
-                        taken[(("segment", slug, day), "members")] += 1
-                    seen[1].discard(slug)
-            except Exception:
-                with self.lock:  # what is left is noted next time, with what came since
-                    for key, (visitor, segments) in visitors.items():
-                        if visitor or segments:
-                            self.visitors.setdefault(key, [False, set()])
-                            self.visitors[key][0] |= visitor
-                            self.visitors[key][1] |= segments
-                    self.pending.update(taken)
-                return self._failed()
+        try:
+            self.count_visitors(visitors, taken)
+        except Exception:
+            with self.lock:  # what is left is noted next time, with what came since
+                for key, (visitor, segments) in visitors.items():
+                    if visitor or segments:
+                        self.visitors.setdefault(key, [False, set()])
+                        self.visitors[key][0] |= visitor
+                        self.visitors[key][1] |= segments
+                self.pending.update(taken)
+            return self._failed()
         rows = list(group(taken).items())
         written, shares_changed = 0, False
         for number, ((kind, lookup), amounts) in enumerate(rows):
@@ -160,17 +153,67 @@ class Recorder:
         self.failing = True
         return written
 
-    def note_visitor(self, day, visitor_id):
-        """Write down that the visitor (or a ``member_key``) was counted on ``day``; False
-        when it already was.
+    def count_visitors(self, visitors, taken):
+        """Count in ``taken`` the visitors and memberships the database had not counted yet.
 
-        Rows older than yesterday are deleted once a day: they answer nothing.
+        ``visitors``: ``{(day, visitor id): [visitor, segments]}``. They are noted
+        ``NOTE_BATCH`` at a time, one statement each; what a batch noted is taken
+        out of ``visitors``, so after a failure only the rest is noted again.
+        """
+        batches = {}  # day -> [(key, counter, seen, slug or None)]
+        for (day, visitor_id), seen in visitors.items():
+            noted = batches.setdefault(day, [])
+            if seen[0]:
+                noted.append((visitor_id, (("site", day), "visitors"), seen, None))
+            for slug in seen[1]:
+                counter = (("segment", slug, day), "members")
+                noted.append((member_key(visitor_id, slug), counter, seen, slug))
+        for day, noted in batches.items():
+            for start in range(0, len(noted), NOTE_BATCH):
+                batch = noted[start : start + NOTE_BATCH]
+                new = self.note_visitors(day, [key for key, *_ in batch])
+                for key, counter, seen, slug in batch:
+                    if key in new:
+                        taken[counter] += 1
+                    if slug is None:
+                        seen[0] = False
+                    else:
+                        seen[1].discard(slug)
+
+    def note_visitors(self, day, keys):
+        """Write down that each visitor (or ``member_key``) was counted on ``day``; the set of
+        those that were not yet.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` where the database
+        has it (PostgreSQL, SQLite 3.35+), else a row at a time. Rows older than
+        yesterday are deleted once a day: they answer nothing.
         """
         from ..models import VisitorDay
 
         if self.pruned_before != day - timedelta(days=1):
             VisitorDay.objects.filter(day__lt=day - timedelta(days=1)).delete()
             self.pruned_before = day - timedelta(days=1)
+        connection = connections[router.db_for_write(VisitorDay)]
+        if connection.vendor not in ("postgresql", "sqlite") or not (
+            connection.features.can_return_rows_from_bulk_insert
+        ):
+            return {key for key in keys if self.note_visitor(day, key)}
+        quote = connection.ops.quote_name
+        sql = (
+            f"INSERT INTO {quote(VisitorDay._meta.db_table)} ({quote('day')}, "
+            f"{quote('visitor_id')}) VALUES {', '.join(['(%s, %s)'] * len(keys))} "
+            f"ON CONFLICT ({quote('day')}, {quote('visitor_id')}) DO NOTHING "
+            f"RETURNING {quote('visitor_id')}"
+        )
+        stored_day = connection.ops.adapt_datefield_value(day)
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(sql, [value for key in keys for value in (stored_day, key)])
+            return {visitor_id for (visitor_id,) in cursor.fetchall()}
+
+    def note_visitor(self, day, visitor_id):
+        """``note_visitors`` of one, on databases without ``ON CONFLICT ... RETURNING``."""
+        from ..models import VisitorDay
+
         try:
             with transaction.atomic():
                 VisitorDay.objects.create(day=day, visitor_id=visitor_id)
