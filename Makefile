@@ -61,9 +61,10 @@ test-matrix: $(BIN)/.installed
 	PATH="$$(printf '%s:' $(PYENV_BINS))$$PATH" $(BIN)/tox run -m ci \
 		--skip-missing-interpreters false -- -m "not browser" -q
 
-# On demand, not in CI: plain Wagtail against personalised pages (docs/concepts/performance.md).
+# On demand, not in CI: plain Wagtail serving the same HTML against personalised pages, by the
+# clock and by callgrind's instruction counts (docs/concepts/performance.md); about 15 minutes.
 benchmark: $(BIN)/.installed
-	$(BIN)/python benchmarks/run.py --profile
+	$(BIN)/python benchmarks/run.py --instructions --profile
 
 docs: $(BIN)/.installed
 	$(BIN)/mkdocs build --strict --site-dir build/docs
