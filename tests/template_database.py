@@ -26,6 +26,7 @@ FOLDER = Path(tempfile.gettempdir()) / "wagtail-segments-test-databases"
 def template_path():
     digest = hashlib.sha256(f"{django.__version__} {wagtail.__version__}".encode())
     for app in sorted(apps.get_app_configs(), key=lambda app: app.label):
+        digest.update(app.label.encode())  # an app without migrations has tables too
         for path in sorted(Path(app.path).glob("migrations/*.py")):
             digest.update(path.read_bytes())
     return FOLDER / f"migrated-{digest.hexdigest()[:16]}.sqlite3"

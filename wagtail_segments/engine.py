@@ -368,8 +368,8 @@ class SegmentSet:
 
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
-        if self.forced is not None or slug not in self.definitions.holdouts:
-            return False  # as ``keeps_holdouts`` says, one look-up instead of two
+        if not self.keeps_holdouts or slug not in self.definitions.holdouts:
+            return False
         segment = self.definitions.segments[slug]
         return (
             self.is_member(slug)
@@ -383,7 +383,7 @@ class SegmentSet:
         self.judged.append(segment.slug)
         if not segment.is_scheduled(self.now):
             return False
-        context = RuleContext(self.request, self.visitor, self.page, self.now, self, segment)
+        context = self.context(segment)
         # "all" stops at the first rule that fails, "any" at the first that holds.
         stop_at = not segment.match_all
         matched = False

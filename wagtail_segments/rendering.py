@@ -60,7 +60,10 @@ def matches(segments, slugs, match=MATCH_ANY, judge="is_targeted"):
     """Whether the visitor is targeted by ``slugs`` (any or all of them)."""
     if segments is None or not slugs:
         return False
-    verdicts = map(getattr(segments, judge), slugs)
+    verdict = getattr(segments, judge)
+    if len(slugs) == 1:  # most variants and audiences: one call
+        return bool(verdict(slugs[0]))
+    verdicts = map(verdict, slugs)
     return all(verdicts) if match == MATCH_ALL else any(verdicts)
 
 
@@ -72,14 +75,8 @@ def choose_variant(segments, variants, judge="is_targeted"):
     """
     if segments is None:
         return 0, None
-    verdict = getattr(segments, judge)
     for position, variant in enumerate(variants, start=1):
-        slugs = variant.segments
-        if len(slugs) == 1:  # most variants: one call, as ``matches`` would make
-            hit = verdict(slugs[0])
-        else:
-            hit = bool(slugs) and (all if variant.match == MATCH_ALL else any)(map(verdict, slugs))
-        if hit:
+        if matches(segments, variant.segments, variant.match, judge):
             return position, variant
     return 0, None
 

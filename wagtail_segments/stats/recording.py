@@ -215,7 +215,7 @@ class Recorder:
         from ..models import VisitorDay
 
         try:
-            with transaction.atomic():
+            with transaction.atomic(using=router.db_for_write(VisitorDay)):
                 VisitorDay.objects.create(day=day, visitor_id=visitor_id)
         except IntegrityError:  # counted already, by this process or another
             return False

@@ -438,7 +438,7 @@ def _row(*readers):
     def read(value):
         if not isinstance(value, list) or len(value) != len(readers):
             raise ValueError(f"expected a list of {len(readers)} values")
-        return [read_one(item) for read_one, item in zip(readers, value, strict=False)]
+        return [read_one(item) for read_one, item in zip(readers, value, strict=True)]
 
     return read
 
