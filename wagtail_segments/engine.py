@@ -22,6 +22,7 @@ from . import __version__
 from .conf import segments_cache, segments_settings
 from .fields import stored_rules
 from .log import log_once
+from .rendering import MATCH_ALL, MATCH_ANY
 from .rules.base import RuleContext
 from .rules.compiled import (
     check_rule,
@@ -319,6 +320,49 @@ class SegmentSet:
         """
         self.asked.add(slug)
         return self.is_member(slug) and not self.is_held_out(slug)
+
+    def matches(self, slugs, match=MATCH_ANY, judge=None):
+        """Whether any (``match="all"``: all) of ``slugs`` target the visitor.
+
+        ``judge=self.is_member`` asks membership instead, holdouts included.
+        """
+        if not slugs:
+            return False
+        verdicts = map(judge or self.is_targeted, slugs)
+        return all(verdicts) if match == MATCH_ALL else any(verdicts)
+
+    def choose(self, variants):
+        """``(shown, counted)``: which of ``variants`` this visitor is shown and is counted for.
+
+        Each variant has ``segments`` and ``match``; positions count from 1, 0
+        is the default. The first variant (in editor order) whose segments
+        target the visitor is shown; a holdout member keeps the default and is
+        counted against the variant they would have got. A page asks this once
+        per personalised block: the common variant, for one segment already
+        judged, is answered inline.
+        """
+        forced = self.forced is not None
+        verdicts = self._verdicts if not forced and self.visitor.revision == self._revision else {}
+        holdouts = () if forced else self.definitions.holdouts
+        for position, variant in enumerate(variants, start=1):
+            slugs = variant.segments
+            if len(slugs) != 1:
+                targeted = self.matches(slugs, variant.match)
+            else:
+                slug = slugs[0]
+                self.asked.add(slug)
+                targeted = verdicts.get(slug)
+                if targeted is None:
+                    targeted = self.is_member(slug)
+                if targeted and slug in holdouts:
+                    targeted = not self.is_held_out(slug)
+            if targeted:
+                return position, position
+        if holdouts:
+            for position, variant in enumerate(variants, start=1):
+                if self.matches(variant.segments, variant.match, self.is_member):
+                    return 0, position
+        return 0, 0
 
     def is_member(self, slug):
         if self.forced is not None:

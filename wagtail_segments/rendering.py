@@ -56,29 +56,17 @@ def segments_from_context(context):
     return state.segments if state is not None else None
 
 
-def matches(segments, slugs, match=MATCH_ANY, judge="is_targeted"):
+def matches(segments, slugs, match=MATCH_ANY):
     """Whether the visitor is targeted by ``slugs`` (any or all of them)."""
-    if segments is None or not slugs:
-        return False
-    verdict = getattr(segments, judge)
-    if len(slugs) == 1:  # most variants and audiences: one call
-        return bool(verdict(slugs[0]))
-    verdicts = map(verdict, slugs)
-    return all(verdicts) if match == MATCH_ALL else any(verdicts)
+    return segments is not None and segments.matches(slugs, match)
 
 
-def choose_variant(segments, variants, judge="is_targeted"):
-    """``(position, variant)`` of the first ``Variant`` (in editor order) targeting the visitor.
-
-    ``(0, None)`` means the default content. With ``judge="is_member"`` it
-    tells which variant a holdout member would have got.
-    """
+def choose_variant(segments, variants):
+    """``(position, variant)`` of the ``Variant`` this visitor is shown; ``(0, None)``: the default."""
     if segments is None:
         return 0, None
-    for position, variant in enumerate(variants, start=1):
-        if matches(segments, variant.segments, variant.match, judge):
-            return position, variant
-    return 0, None
+    shown, _ = segments.choose(variants)
+    return shown, variants[shown - 1] if shown else None
 
 
 def audience_allows(segments, audience):
@@ -94,19 +82,25 @@ def audience_allows(segments, audience):
     return not show_to or matches(segments, show_to)
 
 
-def render_personalised(context, render_for, state=None):
-    """Render content that depends on the visitor's segments.
+def segments_to_render(state):
+    """The ``SegmentSet`` content is rendered for; None for the default visitor.
 
-    ``render_for(segments)`` renders for a ``SegmentSet``, or for the default
-    visitor when given None. In the fragment cache mode the page gets the
-    default content in a placeholder, and the fragment endpoint, rendering
-    the same page for the visitor, collects what fills each placeholder.
+    In the fragment cache mode the page gets the default content (in
+    placeholders, see ``delivered``), and the fragment endpoint, rendering the
+    same page for the visitor, collects what fills each placeholder.
     """
-    state = state or state_from_context(context)
     if state is None:
-        return render_for(None)
+        return None
+    if state.fragments is None and state.cache_mode == "fragments" and state.segments.forced is None:
+        return None
+    return state.segments
+
+
+def delivered(state, html):
+    """Personalised content's ``html`` as the page carries it (see ``segments_to_render``)."""
+    if state is None:
+        return html
     if state.fragments is not None:  # the fragment endpoint is rendering
-        html = render_for(state.segments)
         state.fragments.append(html)
         return html
     if state.cache_mode == "fragments" and state.segments.forced is None:
@@ -115,46 +109,53 @@ def render_personalised(context, render_for, state=None):
             '<div {}="{}" style="display: contents">{}</div>',
             FRAGMENT_ATTRIBUTE,
             state.placeholders - 1,
-            render_for(None),
+            html,
         )
-    return render_for(state.segments)
+    return html
+
+
+def render_personalised(context, render_for, state=None):
+    """Render content that depends on the visitor's segments.
+
+    ``render_for(segments)`` renders for a ``SegmentSet``, or for the default
+    visitor when given None.
+    """
+    state = state or state_from_context(context)
+    return delivered(state, render_for(segments_to_render(state)))
 
 
 def render_variant(block, value, context):
     """Render a ``PersonalisedBlock``: the visitor's variant, else the default.
 
     Each rendering for a visitor is recorded as an impression for the stats,
-    and explained to the cockpit when an editor is looking.
+    and explained to the cockpit when an editor is looking. A page holds many
+    personalised blocks: this is one straight path, and one ``choose``.
     """
     state = state_from_context(context)
+    segments = segments_to_render(state)
     variants = block.variants(value)
-    explained = []
-
-    def render_for(segments):
-        position, variant = choose_variant(segments, variants)
-        if segments is not None:
-            counted_position, counted, held_out = position, variant, False
-            if not position and segments.keeps_holdouts:
-                # A holdout member is counted against the variant they miss.
-                counted_position, counted = choose_variant(segments, variants, "is_member")
-                held_out = bool(counted_position)
-            impression = Impression(
-                page_id(context, state),
-                block.name or "",
-                counted_position,
-                held_out,
-                counted.segments if counted else (),
-            )
-            state.impressions.append(impression)
-            if state.is_editor:
-                shown = variant is None or not variant.hide
-                detail = (impression, tuple((v.segments, v.match) for v in variants))
-                explain(state, Explained("variant", block.name, detail, shown), explained)
-        if variant is None:
-            return block.child_block.render(value["default"], context)
-        return "" if variant.hide else block.child_block.render(variant.value, context)
-
-    return marked(explained, render_personalised(context, render_for, state))
+    variant, explained = None, []
+    if segments is not None:
+        shown, counted = segments.choose(variants)
+        variant = variants[shown - 1] if shown else None
+        impression = Impression(
+            page_id(context, state),
+            block.name or "",
+            counted,
+            counted != shown,  # a holdout member is counted against the variant they miss
+            variants[counted - 1].segments if counted else (),
+        )
+        state.impressions.append(impression)
+        if state.is_editor:
+            detail = (impression, tuple((v.segments, v.match) for v in variants))
+            shown_to = variant is None or not variant.hide
+            explain(state, Explained("variant", block.name, detail, shown_to), explained)
+    if variant is None:
+        html = block.child_block.render(value["default"], context)
+    else:
+        html = "" if variant.hide else block.child_block.render(variant.value, context)
+    html = delivered(state, html)
+    return marked(explained, html) if explained else html
 
 
 def render_audience(block, value, context, render):

@@ -156,15 +156,12 @@ class PersonalisedBlock(blocks.StructBlock):
             return variants.variants
         return [variant_of(variant) for variant in variants]
 
-    def choose(self, value, segments):
-        """``(position, Variant)`` this visitor gets; ``(0, None)`` for the default."""
-        return rendering.choose_variant(segments, self.variants(value))
-
     def render(self, value, context=None):
         return rendering.render_variant(self, value, context)
 
     def get_api_representation(self, value, context=None):
-        _, variant = self.choose(value, rendering.segments_from_context(context))
+        segments = rendering.segments_from_context(context)
+        _, variant = rendering.choose_variant(segments, self.variants(value))
         if variant is not None and variant.hide:
             return None
         chosen = value["default"] if variant is None else variant.value
