@@ -62,7 +62,7 @@ def matches(segments, slugs, match=MATCH_ANY):
 
 
 def choose_variant(segments, variants):
-    """``(position, variant)`` of the ``Variant`` this visitor is shown; ``(0, None)``: the default."""
+    """``(position, variant)`` of the ``Variant`` this visitor is shown; ``(0, None)``: default."""
     if segments is None:
         return 0, None
     shown, _ = segments.choose(variants)
@@ -91,9 +91,10 @@ def segments_to_render(state):
     """
     if state is None:
         return None
-    if state.fragments is None and state.cache_mode == "fragments" and state.segments.forced is None:
+    segments = state.segments
+    if state.fragments is None and state.cache_mode == "fragments" and segments.forced is None:
         return None
-    return state.segments
+    return segments
 
 
 def delivered(state, html):
