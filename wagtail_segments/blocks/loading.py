@@ -109,46 +109,45 @@ def bulk_child_values(block, items, name):
     return [next(converted) if name in item else block.get_default() for item in items]
 
 
-def stored_variants(list_block, stored):
-    """``(id, dict)`` of each stored variant; ids are None in the plain public format."""
-    if not isinstance(stored, list):
-        return []
-    found = []
-    for item in stored:
-        variant_id = None
-        if list_block._item_is_in_block_format(item):
-            variant_id, item = item.get("id"), item["value"]
-        found.append((variant_id, item if isinstance(item, dict) else {}))
-    return found
-
-
 def load(block, values):
     """``block.bulk_to_python(values)`` for a ``PersonalisedBlock``, with a fraction of the work.
 
-    A page loads every personalised block it holds. The defaults, and the
-    contents of all variants, are each converted in one call (choosers
-    still fetch in bulk); the variants become plain ``Variant`` tuples, their
-    settings read as ``variant_of`` reads them.
+    A page loads every personalised block it holds, so this is one pass over
+    them, with no helper called per variant but the settings' own ``to_python``.
+    The defaults, and the contents of all variants, are each converted in one
+    call (choosers still fetch in bulk); the variants become plain ``Variant``
+    tuples, their settings read as ``variant_of`` reads them.
     """
     values = [value if isinstance(value, dict) else {} for value in values]
     list_block = block.child_blocks["variants"]
     fields = list_block.child_block.child_blocks
     segments_of, match_of = fields["segments"].to_python, fields["match"].normalize_choice
-    stored = [stored_variants(list_block, value.get("variants")) for value in values]
-    contents = iter(bulk_child_values(fields["value"], [i for f in stored for _, i in f], "value"))
+    in_block_format = list_block._item_is_in_block_format
+    settings, contents = [], []  # per value: (ids, (segments, match, hide) of each variant)
+    for value in values:
+        stored = value.get("variants")
+        ids, found = [], []
+        for item in stored if isinstance(stored, list) else ():
+            variant_id = None
+            if in_block_format(item):
+                variant_id, item = item.get("id"), item["value"]
+            if not isinstance(item, dict):
+                item = {}
+            ids.append(variant_id)
+            found.append(
+                (
+                    tuple(segments_of(item.get("segments"))),
+                    match_of(item.get("match")),
+                    bool(item.get("hide")),
+                )
+            )
+            contents.append(item)
+        settings.append((ids if any(ids) else None, found))
+    converted = iter(bulk_child_values(fields["value"], contents, "value"))
     defaults = bulk_child_values(block.child_blocks["default"], values, "default")
     loaded = []
-    for default, found in zip(defaults, stored, strict=True):
-        variants = tuple(
-            Variant(
-                tuple(segments_of(item.get("segments"))),
-                match_of(item.get("match")),
-                bool(item.get("hide")),
-                next(contents),
-            )
-            for _, item in found
-        )
-        ids = [variant_id for variant_id, _ in found] if any(i for i, _ in found) else None
+    for default, (ids, found) in zip(defaults, settings, strict=True):
+        variants = tuple([Variant(*variant, next(converted)) for variant in found])
         loaded.append(
             block._to_struct_value(
                 [("default", default), ("variants", VariantsValue(list_block, variants, ids))]
