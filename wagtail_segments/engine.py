@@ -24,11 +24,7 @@ from .fields import stored_rules
 from .log import log_once
 from .rendering import MATCH_ALL, MATCH_ANY
 from .rules.base import RuleContext
-from .rules.compiled import (
-    check_rule,
-    compile_rules,
-    explain_rule,
-)
+from .rules.compiled import compile_rules, explain_rule, judge_rules
 from .rules.registry import registry
 from .scoring import ScoringRules, compile_scoring
 
@@ -395,15 +391,6 @@ class SegmentSet:
         self._facts.clear()
         self._revision = self.visitor.revision
 
-    def fact(self, compute, context):
-        if self.visitor.revision != self._revision:
-            self._forget()
-        try:
-            return self._facts[compute]
-        except KeyError:
-            found = self._facts[compute] = compute(context)
-            return found
-
     @property
     def keeps_holdouts(self):
         """Whether any member may be held out: some segment keeps a holdout, and no
@@ -421,20 +408,19 @@ class SegmentSet:
         )
 
     def context(self, segment):
-        return RuleContext(self.request, self.visitor, self.page, self.now, self, segment)
+        """The context ``segment``'s rules are judged in, sharing the facts of this revision."""
+        if self.visitor.revision != self._revision:
+            self._forget()
+        return RuleContext(
+            self.request, self.visitor, self.page, self.now, self, segment, self._facts
+        )
 
     def _judge(self, segment):
         self.judged.append(segment.slug)
         if not segment.is_scheduled(self.now):
             return False
-        context = self.context(segment)
         # "all" stops at the first rule that fails, "any" at the first that holds.
-        stop_at = not segment.match_all
-        matched = False
-        for rule in segment.rules:
-            matched = check_rule(rule, context)
-            if matched is stop_at:
-                break
+        matched = judge_rules(segment.rules, self.context(segment), stop_at=not segment.match_all)
         return self._apply_sticky(segment, matched) if segment.sticky_days else matched
 
     def _apply_sticky(self, segment, matched):

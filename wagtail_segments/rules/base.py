@@ -47,6 +47,7 @@ class RuleContext:
     now: Any
     segments: Any
     segment: Any = None
+    facts: dict | None = None  # the request's facts for this profile revision (``fact``)
 
     def fact(self, compute):
         """``compute(self)``, worked out once per request and visitor profile revision.
@@ -54,9 +55,14 @@ class RuleContext:
         For what many rules of a request read (the parsed user agent, the decayed
         interest scores): ``compute`` is the cache key, so pass a module-level function.
         """
-        if self.segments is None:
+        facts = self.facts
+        if facts is None:
             return compute(self)
-        return self.segments.fact(compute, self)
+        try:
+            return facts[compute]
+        except KeyError:
+            found = facts[compute] = compute(self)
+            return found
 
 
 class Rule:

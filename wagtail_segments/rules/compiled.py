@@ -114,18 +114,35 @@ def check_rule(compiled, context):
     asked. A single slow answer (the garbage collector or the machine pausing
     the process) switches nothing off.
     """
-    if compiled.error:
-        return False
-    builtin = registry.builtin.get(compiled.type)
-    if builtin is not None:
-        try:
-            return bool(builtin.matches(compiled.value, context)) is not compiled.negate
-        except TimeoutError as error:  # a regex's own timeout
-            log_timed_out(compiled, context, error)
-        except Exception:
-            log_raised(compiled, context)
-        return False
-    return check_project_rule(compiled, context)
+    return judge_rules((compiled,), context, stop_at=None)
+
+
+def judge_rules(rules, context, stop_at):
+    """``check_rule`` of each of ``rules`` in turn, until one answers ``stop_at``: the last answer.
+
+    A segment's rules are judged in this one loop ("all" stops at the first
+    rule that fails, "any" at the first that holds): a page may judge hundreds
+    of rules, and built-in ones are asked here directly.
+    """
+    builtin, matched = registry.builtin, False
+    for compiled in rules:
+        rule = builtin.get(compiled.type)
+        if compiled.error:
+            matched = False
+        elif rule is None:
+            matched = check_project_rule(compiled, context)
+        else:
+            try:
+                matched = bool(rule.matches(compiled.value, context)) is not compiled.negate
+            except TimeoutError as error:  # a regex's own timeout
+                log_timed_out(compiled, context, error)
+                matched = False
+            except Exception:
+                log_raised(compiled, context)
+                matched = False
+        if matched is stop_at:
+            break
+    return matched
 
 
 def check_project_rule(compiled, context):
