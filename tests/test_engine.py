@@ -364,3 +364,62 @@ def test_the_sandbox_registers_its_own_rule_like_any_project():
 )
 def test_rule_sentences_read_as_one_line(sentence, inside):
     assert compiled.in_sentence(sentence) == inside
+
+
+def variant(*slugs, match="any"):
+    from wagtail_segments.blocks.loading import Variant
+
+    return Variant(slugs, match, False, "content")
+
+
+def test_choose_gives_the_first_variant_targeting_the_visitor(db):
+    SegmentFactory(slug="yes", rules=[pageviews(0)])
+    SegmentFactory(slug="also", rules=[pageviews(0)])
+    SegmentFactory(slug="no", rules=[pageviews(5)])
+    segments = segment_set()
+    variants = [variant("no"), variant("yes", "no", match="all"), variant(), variant("yes")]
+    assert segments.choose(variants) == (4, 4)
+    assert segments.choose([variant("no", "yes"), variant("also")]) == (1, 1)
+    assert segments.choose([variant("yes", "also", match="all")]) == (1, 1)
+    assert segments.choose([variant("no"), variant("missing")]) == (0, 0)
+    assert segments.asked == {"yes", "no", "also", "missing"}
+    segments.forced = frozenset({"no"})
+    assert segments.choose(variants) == (1, 1)
+
+
+def test_choose_counts_a_holdout_member_against_the_variant_they_miss(db):
+    SegmentFactory(slug="kept", holdout_percent=100, rules=[pageviews(0)])
+    SegmentFactory(slug="shown", rules=[pageviews(0)])
+    segments = segment_set()
+    assert segments.choose([variant("kept")]) == (0, 1)
+    assert segments.choose([variant("kept"), variant("shown")]) == (2, 2)
+    segments.forced = frozenset({"kept"})  # a preview shows the segment's content
+    assert segments.choose([variant("kept")]) == (1, 1)
+
+
+def test_choose_judges_again_once_the_profile_changes(db):
+    SegmentFactory(slug="busy", rules=[pageviews(1)])
+    visitor = VisitorProfile()
+    segments = segment_set(visitor)
+    assert segments.choose([variant("busy")]) == (0, 0)
+    for page_id in (1, 2, 3):
+        visitor.record_pageview(page_id, now=None)
+    assert segments.choose([variant("busy")]) == (1, 1)
+
+
+def test_a_fact_is_worked_out_once_per_profile_revision(db):
+    from wagtail_segments.rules.base import RuleContext
+
+    worked_out = []
+
+    def compute(context):
+        worked_out.append(context.visitor.revision)
+        return len(worked_out)
+
+    visitor = VisitorProfile()
+    segments = segment_set(visitor)
+    assert segments.context(None).fact(compute) == segments.context(None).fact(compute) == 1
+    visitor.add_score("topic", 1)
+    assert segments.context(None).fact(compute) == 2
+    by_hand = RuleContext(None, visitor, None, None, None)  # no facts: worked out when asked
+    assert (by_hand.fact(compute), by_hand.fact(compute)) == (3, 4)
