@@ -54,7 +54,10 @@ def interest_thresholds(definitions, interest_slug, score):
         for rule in segment.rules:
             if rule.type != "interest_score" or rule.error:
                 continue
-            slug, operator, threshold = rule.value
+            slug, operator, threshold = (
+                rule.stored[name] for name in ("interest", "operator", "score")
+            )
+            threshold = float(threshold)
             if slug == interest_slug and operator in ("gte", "gt"):
                 found.append((segment.name, threshold, round(max(threshold - score, 0), 1)))
     return found

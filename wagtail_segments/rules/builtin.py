@@ -112,10 +112,10 @@ class CountRule(Rule):
         check_operator(value)
         if not isinstance(value.get("count"), int) or value["count"] < 0:
             raise field_error("count", "Enter a whole number, 0 or more.")
-        return value
+        return {**value, "compare": OPERATORS[value["operator"]][0]}  # looked up once
 
     def matches(self, value, context):
-        return compare(value["operator"], self.count(value, context), value["count"])
+        return value["compare"](self.count(value, context), value["count"])
 
     def observed(self, value, context):
         return self.count(value, context)
@@ -563,8 +563,7 @@ class VisitedPageRule(PageRule, CountRule):
     fields = [PageRule.page_field, *CountRule.fields]
 
     def prepare(self, value):
-        CountRule.prepare(self, value)
-        return {**value, "page": self.page_id(value)}
+        return {**CountRule.prepare(self, value), "page": self.page_id(value)}
 
     def count(self, value, context):
         return context.visitor.page_view_count(value["page"])
@@ -918,7 +917,7 @@ class EventCountRule(CountRule):
     ]
 
     def prepare(self, value):
-        super().prepare(value)
+        value = super().prepare(value)
         if not value.get("event"):
             raise field_error("event", "Enter the event's name.")
         within = value.get("within_days")
@@ -964,11 +963,12 @@ class InterestScoreRule(Rule):
         check_operator(value)
         if as_number(value.get("score")) is None:
             raise field_error("score", "Enter a number.")
-        return value["interest"], value["operator"], float(value["score"])
+        # The comparison is looked up once: a page may check many interest scores.
+        return value["interest"], OPERATORS[value["operator"]][0], float(value["score"])
 
     def matches(self, value, context):
-        interest, operator_name, score = value
-        return compare(operator_name, context.fact(interest_scores).get(interest, 0), score)
+        interest, compared, score = value
+        return compared(context.fact(interest_scores).get(interest, 0), score)
 
     def observed(self, value, context):
         return round(context.fact(interest_scores).get(value[0], 0), 1)
