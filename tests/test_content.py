@@ -367,3 +367,19 @@ def test_preview_as_a_segment_renders_what_it_sees(demo_site, mode, heading):
     response = HomePage.objects.get().make_preview_request(preview_mode=mode)
     assert response.status_code == 200
     assert hero_heading(response) == heading
+
+
+def test_each_impression_names_the_page_its_block_was_rendered_in():
+    from types import SimpleNamespace
+
+    from wagtail_segments.current import visitor_state
+
+    request = request_in("students")
+    state = visitor_state(request)
+    state.page_id = 99  # the page the request viewed
+    value = TEASER.to_python(STORED)
+    first, second = SimpleNamespace(pk=1), SimpleNamespace(pk=2)
+    for page in (first, first, second, first, None, SimpleNamespace(pk=None)):
+        TEASER.render(value, {"request": request, "page": page})
+    assert [impression.page_id for impression in state.impressions] == [1, 1, 2, 1, 99, 99]
+    assert [impression.variant for impression in state.impressions] == [1] * 6

@@ -200,6 +200,15 @@ def marked(numbers, html):
 
 
 def page_id(context, state):
-    """The id of the page being rendered (the context's ``page``, else the page viewed)."""
+    """The id of the page being rendered (the context's ``page``, else the page viewed).
+
+    Asked once per personalised block, about the same page: its id is kept on
+    the state (``page.pk`` of a specific page takes several Python calls).
+    """
     page = context.get("page") if context else None
-    return getattr(page, "pk", None) or state.page_id
+    if page is None:
+        return state.page_id
+    rendered = state.rendered_page
+    if rendered is None or rendered[0] is not page:
+        rendered = state.rendered_page = (page, getattr(page, "pk", None))
+    return rendered[1] or state.page_id

@@ -23,6 +23,7 @@ class VisitorState:
         self.request = request
         self.page = None  # the page being served (``before_serve_page``), for rules about it
         self.page_id = None  # the page whose view this request recorded, or left to its beacon
+        self.rendered_page = None  # (page, its id): the page personalised blocks last rendered in
         self.beacon_page = False  # a page whose view its beacon records (TRACKING "beacon")
         self.impressions = []  # ``content.Impression`` of each personalised block shown
         self.placeholders = 0  # fragment placeholders rendered (fragment cache mode)
