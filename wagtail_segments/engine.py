@@ -337,9 +337,9 @@ class SegmentSet:
         per personalised block: the common variant, for one segment already
         judged, is answered inline.
         """
-        forced = self.forced is not None
-        verdicts = self._verdicts if not forced and self.visitor.revision == self._revision else {}
-        holdouts = () if forced else self.definitions.holdouts
+        fresh = self.forced is None and self.visitor.revision == self._revision
+        verdicts = self._verdicts if fresh else {}  # else ``is_member`` answers each slug
+        holdouts = self.definitions.holdouts if self.keeps_holdouts else ()
         for position, variant in enumerate(variants, start=1):
             slugs = variant.segments
             if len(slugs) != 1:

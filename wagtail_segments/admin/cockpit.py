@@ -54,10 +54,12 @@ def interest_thresholds(definitions, interest_slug, score):
         for rule in segment.rules:
             if rule.type != "interest_score" or rule.error:
                 continue
+            stored = rule.stored  # the prepared value holds the comparison, not its name
             slug, operator, threshold = (
-                rule.stored[name] for name in ("interest", "operator", "score")
+                stored["interest"],
+                stored["operator"],
+                float(stored["score"]),
             )
-            threshold = float(threshold)
             if slug == interest_slug and operator in ("gte", "gt"):
                 found.append((segment.name, threshold, round(max(threshold - score, 0), 1)))
     return found

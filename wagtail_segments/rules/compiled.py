@@ -126,10 +126,9 @@ def judge_rules(rules, context, stop_at):
     """
     builtin, matched = registry.builtin, False
     for compiled in rules:
-        rule = builtin.get(compiled.type)
         if compiled.error:
             matched = False
-        elif rule is None:
+        elif (rule := builtin.get(compiled.type)) is None:
             matched = check_project_rule(compiled, context)
         else:
             try:
