@@ -29,6 +29,14 @@ STORED = [
             }
         ],
     },
+    {  # shapes the editor never saves, read as Wagtail's own blocks read them
+        "default": "Odd",
+        "variants": [
+            {"type": "item", "value": {"segments": ["x"]}, "hide": False},  # no id: no format
+            {"segments": "solo", "match": "most", "hide": False, "value": "An unknown match"},
+            {"segments": None, "hide": True},
+        ],
+    },
     {},  # nothing stored yet
 ]
 
@@ -65,8 +73,11 @@ def test_a_list_value_reads_its_children_through_bound_blocks():
 
 
 def test_the_list_block_tells_its_own_format_from_plain_values():
+    """``load`` tells them apart inline, as this method does (its rule, pinned)."""
     list_block = ListBlock(blocks.CharBlock())
     assert list_block._item_is_in_block_format({"type": "item", "id": "1", "value": "a"})
+    assert not list_block._item_is_in_block_format({"type": "item", "value": "a"})
+    assert not list_block._item_is_in_block_format({"id": "1", "value": "a"})
     assert not list_block._item_is_in_block_format({"value": "a"})
     assert not list_block._item_is_in_block_format("a")
 
