@@ -12,10 +12,10 @@ an upgrade that changes them fails loudly rather than silently:
 - ``wagtail.blocks.list_block.ListValue.ListChild`` (subclassed here, with
   ``BoundBlock.__init__`` called directly) and ``ListValue.bound_blocks``,
   which ``VariantsValue`` builds lazily as a cached property;
-- ListBlock's ``{"type": "item", "value", "id"}`` format for a stored item,
-  told apart here as ``ListBlock._item_is_in_block_format`` does;
+- ``ListBlock._item_is_in_block_format(item)``, which tells the
+  ``{"type", "value", "id"}`` format from a plain stored value;
 - ``StructBlock._to_struct_value(items)``, which makes a ``StructValue``
-  without ``to_python`` (``meta.value_class(block, items)``, called directly).
+  without ``to_python``.
 """
 
 import uuid
@@ -25,11 +25,7 @@ from django.utils.functional import cached_property
 from wagtail import blocks
 from wagtail.blocks.list_block import ListValue
 
-from ..rendering import MATCH_ALL, MATCH_ANY
-
-
-# The keys of ListBlock's own format for a stored item, ``{"type": "item", "value", "id"}``.
-BLOCK_FORMAT = frozenset(("type", "value", "id"))
+from ..rendering import MATCH_ANY
 
 
 class VariantChild(ListValue.ListChild):
@@ -117,44 +113,44 @@ def load(block, values):
     """``block.bulk_to_python(values)`` for a ``PersonalisedBlock``, with a fraction of the work.
 
     A page loads every personalised block it holds, so this is one pass over
-    them with no helper called per variant for the stored format: a list of
-    slugs, "any" or "all" (anything else reads as "any", as ``MatchBlock``
-    does) and a flag; other shapes go through the settings' own ``to_python``.
+    them, with no helper called per variant but the settings' own ``to_python``.
     The defaults, and the contents of all variants, are each converted in one
     call (choosers still fetch in bulk); the variants become plain ``Variant``
-    tuples, read as ``variant_of`` reads them.
+    tuples, their settings read as ``variant_of`` reads them.
     """
     values = [value if isinstance(value, dict) else {} for value in values]
     list_block = block.child_blocks["variants"]
     fields = list_block.child_block.child_blocks
-    segments_of = fields["segments"].to_python
-    make_variant, make_value = tuple.__new__, block.meta.value_class  # no Python-level __init__
+    segments_of, match_of = fields["segments"].to_python, fields["match"].normalize_choice
+    in_block_format = list_block._item_is_in_block_format
     settings, contents = [], []  # per value: (ids, (segments, match, hide) of each variant)
     for value in values:
         stored = value.get("variants")
         ids, found = [], []
         for item in stored if isinstance(stored, list) else ():
             variant_id = None
-            if isinstance(item, dict) and item.keys() >= BLOCK_FORMAT and item["type"] == "item":
-                variant_id, item = item["id"], item["value"]
+            if in_block_format(item):
+                variant_id, item = item.get("id"), item["value"]
             if not isinstance(item, dict):
                 item = {}
             ids.append(variant_id)
-            slugs = item.get("segments")
-            slugs = tuple(map(str, slugs)) if type(slugs) is list else tuple(segments_of(slugs))
-            match = MATCH_ALL if item.get("match") == MATCH_ALL else MATCH_ANY
-            found.append((slugs, match, bool(item.get("hide"))))
+            found.append(
+                (
+                    tuple(segments_of(item.get("segments"))),
+                    match_of(item.get("match")),
+                    bool(item.get("hide")),
+                )
+            )
             contents.append(item)
         settings.append((ids if any(ids) else None, found))
     converted = iter(bulk_child_values(fields["value"], contents, "value"))
     defaults = bulk_child_values(block.child_blocks["default"], values, "default")
     loaded = []
     for default, (ids, found) in zip(defaults, settings, strict=True):
-        variants = tuple([make_variant(Variant, (*variant, next(converted))) for variant in found])
+        variants = tuple([Variant(*variant, next(converted)) for variant in found])
         loaded.append(
-            make_value(
-                block,
-                [("default", default), ("variants", VariantsValue(list_block, variants, ids))],
+            block._to_struct_value(
+                [("default", default), ("variants", VariantsValue(list_block, variants, ids))]
             )
         )
     return loaded
