@@ -6,6 +6,7 @@ from datetime import timezone as dt_timezone
 
 import pytest
 import redis
+from django.core import signing
 from django.core.cache import caches
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -14,7 +15,13 @@ from tests.factories import BROWSER_UA
 from wagtail_segments.conf import segments_settings
 from wagtail_segments.models import StoredProfile
 from wagtail_segments.visitor.profile import VisitorProfile
-from wagtail_segments.visitor.stores import MAX_PROFILE_COOKIE, CookieStore, _sign
+from wagtail_segments.visitor.stores import (
+    MAX_PROFILE_COOKIE,
+    SALT,
+    CookieStore,
+    _sign,
+    _unsign,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
@@ -47,6 +54,36 @@ def test_cookie_stays_under_1kb_after_1000_page_views():
     size = len(f"{cookie.key}={cookie.value}")
     assert len(profile.ledger) == 4  # the score ledger is part of the worst case
     assert size <= MAX_PROFILE_COOKIE, f"{size} bytes"  # the bound: 1,024 bytes at most
+
+
+def test_profile_cookies_follow_the_secret_key_and_its_fallbacks():
+    """The signer is made once per secret key, not once: rotating the key keeps working."""
+    data = VisitorProfile(now=START).to_data()
+    with override_settings(SECRET_KEY="old-key-" + "x" * 50):
+        signed_before = _sign(data)
+        assert _unsign(signed_before) == data
+    with override_settings(SECRET_KEY="new-key-" + "y" * 50):
+        assert _unsign(signed_before) is None  # another key's cookie is not ours
+        signed_after = _sign(data)
+    with override_settings(
+        SECRET_KEY="new-key-" + "y" * 50, SECRET_KEY_FALLBACKS=["old-key-" + "x" * 50]
+    ):
+        assert _unsign(signed_before) == data  # an old key still read while it is a fallback
+        assert _unsign(signed_after) == data
+
+
+def test_cookies_signed_by_djangos_signing_dumps_still_read():
+    """The format is Django's own: cookies written before the signer was kept still load."""
+    profile = VisitorProfile(now=START)
+    for n in range(12):
+        profile.add_score(f"topic-{n}", 3, START, source=f"page:{n}")
+    data = profile.to_data()
+    ours, djangos = _sign(data), signing.dumps(data, salt=SALT, compress=True)
+    assert _unsign(djangos) == data
+    assert signing.loads(ours, salt=SALT) == data
+    # Compressed with a cookie-sized window, and as small as with zlib's default one.
+    assert ours.startswith(".") and djangos.startswith(".")
+    assert len(ours.split(":")[0]) <= len(djangos.split(":")[0])
 
 
 @pytest.fixture
