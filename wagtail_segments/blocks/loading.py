@@ -11,7 +11,8 @@ an upgrade that changes them fails loudly rather than silently:
 
 - ``wagtail.blocks.list_block.ListValue.ListChild`` (subclassed here, with
   ``BoundBlock.__init__`` called directly) and ``ListValue.bound_blocks``,
-  which ``VariantsValue`` builds lazily as a cached property;
+  the attribute ``ListValue`` reads and sets, which ``VariantsValue`` builds
+  lazily;
 - ``ListBlock._item_is_in_block_format(item)``, which tells the
   ``{"type", "value", "id"}`` format from a plain stored value;
 - ``StructBlock._to_struct_value(items)``, which makes a ``StructValue``
@@ -21,7 +22,6 @@ an upgrade that changes them fails loudly rather than silently:
 import uuid
 from typing import Any, NamedTuple
 
-from django.utils.functional import cached_property
 from wagtail import blocks
 from wagtail.blocks.list_block import ListValue
 
@@ -75,31 +75,40 @@ class VariantsValue(ListValue):
     Pages choose among ``variants``, plain tuples; the list of blocks that
     Wagtail's editor, API and exports work with is built from them when first
     used (and, once built, is what ``variants`` reads, changes included).
+    Whether it is built is an attribute, not a look into ``__dict__``, which
+    Python would then make as a dict for every block a page renders.
     """
 
     def __init__(self, list_block, variants, ids):
         self.list_block = list_block
         self._variants, self._ids = variants, ids  # ids: None when the stored list has none
+        self._bound_blocks = None
 
-    @cached_property
+    @property
     def bound_blocks(self):
-        block = self.list_block.child_block
-        ids = self._ids or [None] * len(self._variants)
-        return [
-            VariantChild(
-                block,
-                block._to_struct_value(
-                    {**variant._asdict(), "segments": list(variant.segments)}.items()
-                ),
-                id=variant_id,
-            )
-            for variant, variant_id in zip(self._variants, ids, strict=True)
-        ]
+        if self._bound_blocks is None:
+            block = self.list_block.child_block
+            ids = self._ids or [None] * len(self._variants)
+            self._bound_blocks = [
+                VariantChild(
+                    block,
+                    block._to_struct_value(
+                        {**variant._asdict(), "segments": list(variant.segments)}.items()
+                    ),
+                    id=variant_id,
+                )
+                for variant, variant_id in zip(self._variants, ids, strict=True)
+            ]
+        return self._bound_blocks
+
+    @bound_blocks.setter
+    def bound_blocks(self, children):
+        self._bound_blocks = children
 
     @property
     def variants(self):
-        if "bound_blocks" in self.__dict__:
-            return [variant_of(child.value) for child in self.bound_blocks]
+        if self._bound_blocks is not None:
+            return [variant_of(child.value) for child in self._bound_blocks]
         return self._variants
 
 
