@@ -339,7 +339,8 @@ class SegmentSet:
         """
         fresh = self.forced is None and self.visitor.revision == self._revision
         verdicts = self._verdicts if fresh else {}  # else ``is_member`` answers each slug
-        holdouts = self.definitions.holdouts if self.keeps_holdouts else ()
+        # ``keeps_holdouts``, read without its two property calls: this runs for every block.
+        holdouts = self.definitions.holdouts if self.forced is None else ()
         for position, variant in enumerate(variants, start=1):
             slugs = variant.segments
             if len(slugs) != 1:

@@ -28,6 +28,11 @@ class Impression(NamedTuple):
     segments: tuple = ()  # the segments of ``variant``
 
 
+# ``Impression(*fields)`` without the Python-level ``__new__`` of a named tuple: a page
+# makes one per personalised block.
+make_impression = tuple.__new__
+
+
 class Explained(NamedTuple):
     """Personalised content rendered for an editor, for the cockpit to explain.
 
@@ -139,12 +144,15 @@ def render_variant(block, value, context):
     if segments is not None:
         shown, counted = segments.choose(variants)
         variant = variants[shown - 1] if shown else None
-        impression = Impression(
-            page_id(context, state),
-            block.name or "",
-            counted,
-            counted != shown,  # a holdout member is counted against the variant they miss
-            variants[counted - 1].segments if counted else (),
+        impression = make_impression(
+            Impression,
+            (
+                page_id(context, state),
+                block.name or "",
+                counted,
+                counted != shown,  # a holdout member is counted against the variant they miss
+                variants[counted - 1].segments if counted else (),
+            ),
         )
         state.impressions.append(impression)
         if state.is_editor:
