@@ -130,7 +130,7 @@ def render_personalised(context, render_for, state=None):
     return delivered(state, render_for(segments_to_render(state)))
 
 
-def render_variant(block, value, context):
+def render_variant(block, value, context=None):
     """Render a ``PersonalisedBlock``: the visitor's variant, else the default.
 
     Each rendering for a visitor is recorded as an impression for the stats,

@@ -156,8 +156,8 @@ class PersonalisedBlock(blocks.StructBlock):
             return variants.variants
         return [variant_of(variant) for variant in variants]
 
-    def render(self, value, context=None):
-        return rendering.render_variant(self, value, context)
+    # The rendering layer's answer, as the block's own method: a page renders many.
+    render = rendering.render_variant
 
     def get_api_representation(self, value, context=None):
         segments = rendering.segments_from_context(context)
