@@ -73,7 +73,7 @@ def test_a_list_value_reads_its_children_through_bound_blocks():
 
 
 def test_the_list_block_tells_its_own_format_from_plain_values():
-    """``load`` tells them apart inline, as this method does (its rule, pinned)."""
+    """``load`` asks this method which items are in the list's own format: its rule, pinned."""
     list_block = ListBlock(blocks.CharBlock())
     assert list_block._item_is_in_block_format({"type": "item", "id": "1", "value": "a"})
     assert not list_block._item_is_in_block_format({"type": "item", "value": "a"})
@@ -112,3 +112,13 @@ def test_variants_become_wagtail_list_children_with_their_stored_ids(block):
     assert child.id == child.original_id == "3f1c"
     new = loaded[0]["variants"].bound_blocks[0]
     assert new.original_id is None and new.id  # made when first asked, as Wagtail does
+
+
+def test_the_variants_a_page_chooses_among_follow_changes_made_through_the_list(block):
+    """Once the editor's list of blocks is built, ``variants`` reads it, changes included."""
+    variants = load(block, STORED[:1])[0]["variants"]
+    assert [v.segments for v in variants.variants] == [("students",), ("a", "b")]
+    del variants[0]
+    assert [v.segments for v in variants.variants] == [("a", "b")]
+    variants.bound_blocks = []
+    assert variants.variants == [] and len(variants) == 0

@@ -393,8 +393,10 @@ def test_choose_counts_a_holdout_member_against_the_variant_they_miss(db):
     segments = segment_set()
     assert segments.choose([variant("kept")]) == (0, 1)
     assert segments.choose([variant("kept"), variant("shown")]) == (2, 2)
+    assert segments.is_held_out("kept") and not segments.is_held_out("shown")
     segments.forced = frozenset({"kept"})  # a preview shows the segment's content
     assert segments.choose([variant("kept")]) == (1, 1)
+    assert not segments.is_held_out("kept")
 
 
 def test_choose_judges_again_once_the_profile_changes(db):

@@ -339,8 +339,7 @@ class SegmentSet:
         """
         fresh = self.forced is None and self.visitor.revision == self._revision
         verdicts = self._verdicts if fresh else {}  # else ``is_member`` answers each slug
-        # ``keeps_holdouts``, read without its two property calls: this runs for every block.
-        holdouts = self.definitions.holdouts if self.forced is None else ()
+        holdouts = self.holdouts
         for position, variant in enumerate(variants, start=1):
             slugs = variant.segments
             if len(slugs) != 1:
@@ -393,14 +392,14 @@ class SegmentSet:
         self._revision = self.visitor.revision
 
     @property
-    def keeps_holdouts(self):
-        """Whether any member may be held out: some segment keeps a holdout, and no
-        segments are forced (previews and "view as" show the segments' content)."""
-        return self.forced is None and bool(self.definitions.holdouts)
+    def holdouts(self):
+        """The segments whose holdouts apply: none when segments are forced (previews and
+        "view as" show the segments' content)."""
+        return self.definitions.holdouts if self.forced is None else ()
 
     def is_held_out(self, slug):
         """Whether this member belongs to the segment's holdout (keeps default content)."""
-        if not self.keeps_holdouts or slug not in self.definitions.holdouts:
+        if slug not in self.holdouts:
             return False
         segment = self.definitions.segments[slug]
         return (
